@@ -1,0 +1,3 @@
+from pomogu.cli import main
+
+main()

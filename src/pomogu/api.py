@@ -1,0 +1,22 @@
+"""The REST API v1: one NinjaAPI, bearer-token auth on every route, OpenAPI at openapi.json."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from pomogu.cases.api import router as cases_router
+from pomogu.core.api_support import BearerToken, install_error_handlers
+from pomogu.people.api import router as people_router
+
+api = NinjaAPI(
+    title="pomogu",
+    version="1",
+    description="The pomogu service desk API. Authenticate with `Authorization: Bearer <token>` "
+    "(`pomogu token create USERNAME`). Errors are `{\"error\": code, \"detail\": text}`.",
+    auth=BearerToken(),
+    urls_namespace="api",
+    docs_url="/docs",
+)
+install_error_handlers(api)
+api.add_router("", cases_router)
+api.add_router("", people_router)

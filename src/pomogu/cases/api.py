@@ -1,0 +1,218 @@
+"""REST endpoints for cases, messages, handoffs and contractor tasks.
+
+Each endpoint: load the object through the caller's scope (404 outside it), call one service,
+shape the answer. No ORM writes here.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from pomogu.cases import queries, services
+from pomogu.cases.choices import Channel, MessageKind, Priority, Resolution
+from pomogu.cases.models import Case, ContractorTask, Handoff, Message, TimelineEvent
+from pomogu.cases.schemas import (
+    PRIORITY_BY_NAME,
+    AssignIn,
+    CaseDetailOut,
+    CaseIn,
+    CaseOut,
+    ContractorTaskIn,
+    ContractorTaskOut,
+    DeclineIn,
+    EventOut,
+    FinishTaskIn,
+    HandoffIn,
+    HandoffOut,
+    MessageIn,
+    MessageOut,
+    ReasonIn,
+    ResolveIn,
+    StateName,
+)
+from pomogu.core.api_support import actor_of
+from pomogu.core.errors import NotFound
+from pomogu.people import services as people
+from pomogu.people.api import resolve_team, resolve_user
+
+router = Router(tags=["cases"])
+
+HANDOFF_RELATED = ("from_user", "from_team", "to_team", "to_user")
+
+
+class CaseFilters(Schema):
+    state: StateName | None = None
+    team: str | None = None
+    owner: str | None = None
+    customer: int | None = None
+
+
+@router.post("/cases", response={201: CaseOut}, summary="Open a case")
+def create_case(request: HttpRequest, payload: CaseIn) -> tuple[int, Case]:
+    """Any staff member may open a case for a customer (R2); it gets a team and an owner at once.
+    The answer shows the case even when it went to a team the caller cannot see."""
+    actor = actor_of(request)
+    customer = people.find_or_create_customer(
+        email=str(payload.customer.email or ""), name=payload.customer.name,
+        phone=payload.customer.phone,
+    )
+    team = resolve_team(payload.team) if payload.team is not None else None
+    case = services.open_case(
+        customer=customer, subject=payload.subject, body=payload.body,
+        channel=Channel(payload.channel), team=team,
+        priority=Priority(PRIORITY_BY_NAME[payload.priority]), actor=actor,
+    )
+    return 201, queries.with_pending_handoff(
+        Case.objects.select_related("customer", "team", "owner")
+    ).get(pk=case.pk)
+
+
+@router.get("/cases", response=list[CaseOut], summary="List the cases the caller may see")
+@paginate(LimitOffsetPagination)
+def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> QuerySet[Case]:
+    actor = actor_of(request)
+    qs = queries.visible_cases(actor).select_related("customer", "team", "owner")
+    if filters.state:
+        qs = qs.filter(state=filters.state)
+    if filters.team:
+        qs = qs.filter(team=resolve_team(filters.team))
+    if filters.owner:
+        qs = qs.filter(owner=actor if filters.owner == "me" else resolve_user(filters.owner))
+    if filters.customer:
+        qs = qs.filter(customer_id=filters.customer)
+    return queries.with_pending_handoff(qs).order_by("-created_at", "-id")
+
+
+@router.get("/cases/{case_id}", response=CaseDetailOut, summary="A case with its messages")
+def get_case(request: HttpRequest, case_id: int) -> Case:
+    return queries.case_for_api(actor_of(request), case_id)
+
+
+@router.get("/cases/{case_id}/timeline", response=list[EventOut], summary="The case's history")
+def get_timeline(request: HttpRequest, case_id: int) -> QuerySet[TimelineEvent]:
+    case = queries.get_visible_case(actor_of(request), case_id)
+    return case.events.select_related("actor")
+
+
+@router.post("/cases/{case_id}/messages", response={201: MessageOut}, summary="Reply or note")
+def add_message(request: HttpRequest, case_id: int, payload: MessageIn) -> tuple[int, Message]:
+    actor = actor_of(request)
+    case = queries.get_visible_case(actor, case_id)
+    message = services.add_message(
+        case.pk, actor=actor, body=payload.body, kind=MessageKind(payload.kind),
+        wait_for_customer=payload.wait_for_customer,
+    )
+    return 201, Message.objects.select_related("author").get(pk=message.pk)
+
+
+@router.post("/cases/{case_id}/handoffs", response={201: HandoffOut}, summary="Request a handoff")
+def request_handoff(request: HttpRequest, case_id: int, payload: HandoffIn) -> tuple[int, Handoff]:
+    actor = actor_of(request)
+    case = queries.get_visible_case(actor, case_id)
+    to_team = resolve_team(payload.to_team)
+    to_user = resolve_user(payload.to_user) if payload.to_user is not None else None
+    handoff = services.request_handoff(
+        case.pk, actor=actor, to_team=to_team, to_user=to_user, reason=payload.reason
+    )
+    return 201, Handoff.objects.select_related(*HANDOFF_RELATED).get(pk=handoff.pk)
+
+
+@router.get("/handoffs", response=list[HandoffOut], summary="Handoffs waiting for the caller")
+@paginate(LimitOffsetPagination)
+def list_handoffs(request: HttpRequest) -> QuerySet[Handoff]:
+    return queries.handoffs_awaiting(actor_of(request)).select_related(*HANDOFF_RELATED)
+
+
+def _visible_handoff(request: HttpRequest, handoff_id: int) -> Handoff:
+    return queries.get_visible_handoff(actor_of(request), handoff_id)
+
+
+@router.get("/handoffs/{handoff_id}", response=HandoffOut, summary="One handoff")
+def get_handoff(request: HttpRequest, handoff_id: int) -> Handoff:
+    return _visible_handoff(request, handoff_id)
+
+
+@router.post("/handoffs/{handoff_id}/accept", response=HandoffOut, summary="Accept a handoff")
+def accept_handoff(request: HttpRequest, handoff_id: int) -> Handoff:
+    handoff = _visible_handoff(request, handoff_id)
+    return services.accept_handoff(handoff.pk, actor=actor_of(request))
+
+
+@router.post("/handoffs/{handoff_id}/decline", response=HandoffOut, summary="Decline a handoff")
+def decline_handoff(request: HttpRequest, handoff_id: int, payload: DeclineIn) -> Handoff:
+    handoff = _visible_handoff(request, handoff_id)
+    return services.decline_handoff(handoff.pk, actor=actor_of(request), reason=payload.reason)
+
+
+@router.post("/handoffs/{handoff_id}/cancel", response=HandoffOut, summary="Withdraw a handoff")
+def cancel_handoff(request: HttpRequest, handoff_id: int) -> Handoff:
+    handoff = _visible_handoff(request, handoff_id)
+    return services.cancel_handoff(handoff.pk, actor=actor_of(request))
+
+
+@router.post("/cases/{case_id}/assign", response=CaseOut, summary="Assign within the team")
+def assign(request: HttpRequest, case_id: int, payload: AssignIn) -> Case:
+    actor = actor_of(request)
+    case = queries.get_visible_case(actor, case_id)
+    services.assign(case.pk, actor=actor, to_user=resolve_user(payload.to_user))
+    return queries.case_for_api(actor, case.pk)
+
+
+@router.post("/cases/{case_id}/resolve", response=CaseOut, summary="Resolve the case")
+def resolve(request: HttpRequest, case_id: int, payload: ResolveIn | None = None) -> Case:
+    actor = actor_of(request)
+    payload = payload or ResolveIn()
+    case = queries.get_visible_case(actor, case_id)
+    services.resolve(
+        case.pk, actor=actor, resolution=Resolution(payload.resolution), summary=payload.summary
+    )
+    return queries.case_for_api(actor, case.pk)
+
+
+@router.post("/cases/{case_id}/reopen", response=CaseOut, summary="Reopen the case")
+def reopen(request: HttpRequest, case_id: int, payload: ReasonIn) -> Case:
+    actor = actor_of(request)
+    case = queries.get_visible_case(actor, case_id)
+    services.reopen(case.pk, actor=actor, reason=payload.reason)
+    return queries.case_for_api(actor, case.pk)
+
+
+@router.post("/cases/{case_id}/close", response=CaseOut, summary="Close a resolved case")
+def close(request: HttpRequest, case_id: int) -> Case:
+    actor = actor_of(request)
+    case = queries.get_visible_case(actor, case_id)
+    services.close(case.pk, actor=actor)
+    return queries.case_for_api(actor, case.pk)
+
+
+@router.post(
+    "/cases/{case_id}/contractor-tasks", response={201: ContractorTaskOut},
+    summary="Add contractor work to the case",
+)
+def add_contractor_task(
+    request: HttpRequest, case_id: int, payload: ContractorTaskIn
+) -> tuple[int, ContractorTask]:
+    actor = actor_of(request)
+    case = queries.get_visible_case(actor, case_id)
+    task = services.add_contractor_task(
+        case.pk, actor=actor, contractor=payload.contractor, description=payload.description,
+        contact=payload.contact, due_at=payload.due_at, wait=payload.wait,
+    )
+    return 201, task
+
+
+@router.post(
+    "/contractor-tasks/{task_id}/finish", response=ContractorTaskOut,
+    summary="Record the contractor's result",
+)
+def finish_contractor_task(request: HttpRequest, task_id: int, payload: FinishTaskIn) -> ContractorTask:
+    actor = actor_of(request)
+    task = ContractorTask.objects.filter(pk=task_id, case__in=queries.visible_cases(actor)).first()
+    if task is None:
+        raise NotFound("No such task.")
+    return services.finish_contractor_task(
+        task.pk, actor=actor, outcome=payload.outcome, cancelled=payload.cancelled
+    )

@@ -1,0 +1,617 @@
+"""Every write to a case, one function per use case (R2).
+
+Each function is atomic, locks the case it changes, checks the rule, saves, writes its timeline
+event(s) and, when the customer must hear about it, queues the outbound mail in the same
+transaction. None of them takes a request, form or schema: views, the API, mail intake, workers
+and commands all call these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from pomogu.cases.choices import (
+    ACTIVE_STATES,
+    TRANSITIONS,
+    CaseState,
+    Channel,
+    ContractorTaskState,
+    EventKind,
+    HandoffState,
+    MessageKind,
+    Priority,
+    Resolution,
+)
+from pomogu.cases.models import Case, ContractorTask, Handoff, Message, TimelineEvent
+from pomogu.contact.models import OutboxKind
+from pomogu.contact.services import enqueue_email
+from pomogu.core import clock
+from pomogu.core.errors import (
+    DomainError,
+    InvalidTransition,
+    InvariantViolation,
+    PermissionDenied,
+)
+from pomogu.people import services as people
+from pomogu.people.models import Customer, Team, User
+
+# --- plumbing -------------------------------------------------------------------------------
+
+
+def _event(case: Case, kind: EventKind, actor: User | None = None, **data: Any) -> TimelineEvent:
+    return TimelineEvent.objects.create(case=case, kind=kind, actor=actor, data=data)
+
+
+def _lock(case_id: int) -> Case:
+    """Lock the case row for the rest of the transaction (PostgreSQL: FOR UPDATE; SQLite takes
+    the database write lock at the start of every transaction, see decision 0003)."""
+    return Case.objects.select_for_update().select_related("customer", "team", "owner").get(
+        pk=case_id
+    )
+
+
+def _move(
+    case: Case, to: CaseState, actor: User | None, *, record: bool = True, **data: Any
+) -> None:
+    """Move the case along the state machine or raise InvalidTransition. ``record=False`` when
+    the caller writes a more specific event (resolved, reopened, closed) itself."""
+    if to == case.state:
+        return
+    if to not in TRANSITIONS[case.state]:
+        raise InvalidTransition(
+            _("A case cannot go from %(from)s to %(to)s.")
+            % {"from": CaseState(case.state).label, "to": CaseState(to).label},
+            from_state=case.state,
+            to_state=to,
+        )
+    if record:
+        _event(case, EventKind.STATE, actor, **{"from": case.state, "to": str(to)}, **data)
+    case.state = to
+
+
+def _is_lead_or_manager(user: User, team: Team) -> bool:
+    return user.sees_all_teams or people.is_team_lead(user, team)
+
+
+def _require_staff(actor: User) -> None:
+    if not actor.is_active:
+        raise PermissionDenied(_("This account is disabled."))
+
+
+# --- opening a case and messages ----------------------------------------------------------
+
+
+@transaction.atomic
+def open_case(
+    *,
+    customer: Customer,
+    subject: str,
+    body: str,
+    channel: Channel = Channel.EMAIL,
+    team: Team | None = None,
+    priority: Priority = Priority.NORMAL,
+    actor: User | None = None,
+    language: str = "",
+    message_id: str = "",
+    raw_source: bytes | None = None,
+    body_html: str = "",
+) -> Case:
+    """Open a case for a customer's request (R1, R2).
+
+    Any staff member may open a case on a customer's behalf (``actor``); the first message is
+    always the customer's words. The case gets its team (the desk's default if none is given)
+    and an owner at once: it is never without one. Writes "opened" and "message" events.
+    """
+    subject = (subject or "").strip()[:300] or _("(no subject)")
+    if not (body or "").strip():
+        raise DomainError(_("A request needs some text."), code="empty_body")
+    team = team or people.default_team()
+    owner = people.pick_owner(team)
+    case = Case.objects.create(
+        subject=subject,
+        customer=customer,
+        team=team,
+        owner=owner,
+        priority=priority,
+        channel=channel,
+        language=language,
+        created_by=actor,
+        last_customer_message_at=clock.now(),
+    )
+    # The display number is the row id unless the case was imported with its own number.
+    Case.objects.filter(pk=case.pk, number__isnull=True).update(number=case.pk)
+    case.number = case.pk
+    message = Message.objects.create(
+        case=case,
+        kind=MessageKind.INBOUND,
+        customer=customer,
+        author=actor,
+        channel=channel,
+        body=body,
+        body_html=body_html,
+        language=language,
+        message_id=message_id,
+        raw_source=raw_source,
+    )
+    _event(
+        case,
+        EventKind.OPENED,
+        actor,
+        channel=str(channel),
+        team=team.name,
+        owner=owner.username,
+        on_behalf=actor is not None,
+    )
+    _event(case, EventKind.MESSAGE, actor, message_id=message.pk)
+    return case
+
+
+@transaction.atomic
+def add_customer_message(
+    case_id: int,
+    *,
+    customer: Customer,
+    body: str,
+    channel: Channel = Channel.EMAIL,
+    actor: User | None = None,
+    message_id: str = "",
+    raw_source: bytes | None = None,
+    body_html: str = "",
+    language: str = "",
+) -> Message:
+    """Record a new message from the customer on an existing case.
+
+    A case waiting on the customer goes back to open; a resolved or closed case is reopened
+    (the customer is not told to start again; R5 refines this with the warranty window).
+    """
+    case = _lock(case_id)
+    if not body.strip():
+        raise DomainError(_("The message is empty."), code="empty_body")
+    message = Message.objects.create(
+        case=case, kind=MessageKind.INBOUND, customer=customer, author=actor, channel=channel,
+        body=body, body_html=body_html, message_id=message_id, raw_source=raw_source,
+        language=language,
+    )
+    _event(case, EventKind.MESSAGE, actor, message_id=message.pk)
+    case.last_customer_message_at = clock.now()
+    if case.state in (CaseState.RESOLVED, CaseState.CLOSED):
+        _reopen(case, actor, reason=_("The customer wrote again."))
+    elif case.state == CaseState.WAITING_CUSTOMER:
+        _move(case, CaseState.OPEN, actor)
+    case.save()
+    return message
+
+
+@transaction.atomic
+def add_message(
+    case_id: int,
+    *,
+    actor: User,
+    body: str,
+    kind: MessageKind = MessageKind.REPLY,
+    wait_for_customer: bool = False,
+) -> Message:
+    """An agent's reply to the customer or internal note.
+
+    A reply is queued in the outbox in the same transaction (REL-5), counts as the first
+    response, and opens a new case; ``wait_for_customer`` parks the case until they answer.
+    A note changes nothing the customer sees.
+    """
+    _require_staff(actor)
+    if kind not in (MessageKind.REPLY, MessageKind.NOTE):
+        raise DomainError(_("Staff can write replies and notes."), code="invalid_kind")
+    if not (body or "").strip():
+        raise DomainError(_("The message is empty."), code="empty_body")
+    case = _lock(case_id)
+    message = Message.objects.create(
+        case=case, kind=kind, author=actor, channel=Channel.EMAIL, body=body
+    )
+    if kind == MessageKind.NOTE:
+        _event(case, EventKind.NOTE, actor, message_id=message.pk)
+        case.save(update_fields=["updated_at"])
+        return message
+
+    if case.state in (CaseState.RESOLVED, CaseState.CLOSED):
+        raise InvalidTransition(
+            _("This case is %(state)s: reopen it before replying.")
+            % {"state": CaseState(case.state).label}
+        )
+    now = clock.now()
+    delivered_by = ""
+    if case.customer.email:
+        last_inbound = (
+            case.messages.filter(kind=MessageKind.INBOUND).exclude(message_id="").last()
+        )
+        headers = {}
+        if last_inbound is not None:
+            headers = {"In-Reply-To": last_inbound.message_id,
+                       "References": last_inbound.message_id}
+        outbound = enqueue_email(
+            to_email=case.customer.email,
+            subject=reply_subject(case),
+            body=body,
+            kind=OutboxKind.REPLY,
+            case=case,
+            message=message,
+            headers=headers,
+        )
+        message.message_id = outbound.rfc_message_id
+        message.save(update_fields=["message_id"])
+        delivered_by = "email"
+    _event(case, EventKind.REPLY, actor, message_id=message.pk, delivered_by=delivered_by)
+    if case.first_response_at is None:
+        case.first_response_at = now
+    if wait_for_customer:
+        _move(case, CaseState.WAITING_CUSTOMER, actor)
+    elif case.state == CaseState.NEW:
+        _move(case, CaseState.OPEN, actor)
+    case.save()
+    return message
+
+
+def reply_subject(case: Case) -> str:
+    subject = case.subject
+    if not subject.lower().startswith(("re:", "на:")):
+        subject = "Re: " + subject
+    return f"{subject} [#{case.number}]"
+
+
+# --- ownership ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def assign(case_id: int, *, actor: User, to_user: User) -> Case:
+    """A team lead (or manager) gives the case to a member of its team. The new owner is a
+    present member; giving a case away between peers is a handoff, not an assignment."""
+    _require_staff(actor)
+    case = _lock(case_id)
+    if not _is_lead_or_manager(actor, case.team):
+        raise PermissionDenied(_("Only the team lead can assign; ask for a handoff instead."))
+    if to_user is None or not to_user.is_active:
+        raise InvariantViolation(_("A case must always have an active owner."))
+    if not people.is_member(to_user, case.team):
+        raise DomainError(
+            _("%(user)s is not in team %(team)s.") % {"user": to_user, "team": case.team},
+            code="not_in_team",
+        )
+    if to_user.pk == case.owner_id:
+        return case
+    _set_owner(case, to_user, actor)
+    case.save()
+    return case
+
+
+def _set_owner(case: Case, to_user: User, actor: User | None, **data: Any) -> None:
+    if to_user is None:
+        raise InvariantViolation(_("A case must always have an owner."))
+    _event(
+        case, EventKind.ASSIGNED, actor,
+        **{"from": case.owner.username if case.owner_id else None, "to": to_user.username},
+        **data,
+    )
+    case.owner = to_user
+
+
+@transaction.atomic
+def request_handoff(
+    case_id: int,
+    *,
+    actor: User,
+    to_team: Team,
+    reason: str,
+    to_user: User | None = None,
+) -> Handoff:
+    """Offer the case to another team or person (R2). The sender stays the owner, and
+    accountable, until the receiver accepts. One handoff waits at a time."""
+    _require_staff(actor)
+    case = _lock(case_id)
+    if not case.is_active:
+        raise InvalidTransition(_("Only an active case can be handed off."))
+    if actor.pk != case.owner_id and not _is_lead_or_manager(actor, case.team):
+        raise PermissionDenied(_("Only the owner or the team lead can hand a case off."))
+    if not (reason or "").strip():
+        raise DomainError(_("Say why the case should move."), code="reason_required")
+    if to_user is not None:
+        if not to_user.is_active or not people.is_member(to_user, to_team):
+            raise DomainError(
+                _("%(user)s is not in team %(team)s.") % {"user": to_user, "team": to_team},
+                code="not_in_team",
+            )
+        if to_user.pk == case.owner_id:
+            raise DomainError(_("This person already owns the case."), code="already_owner")
+    elif to_team.pk == case.team_id:
+        raise DomainError(
+            _("The case is already with %(team)s; name a person.") % {"team": to_team},
+            code="same_team",
+        )
+    if case.handoffs.filter(state=HandoffState.REQUESTED).exists():
+        raise DomainError(
+            _("A handoff of this case is already waiting for an answer."), code="handoff_pending"
+        )
+    handoff = Handoff.objects.create(
+        case=case,
+        from_user=case.owner,
+        from_team=case.team,
+        to_team=to_team,
+        to_user=to_user,
+        reason=reason.strip(),
+    )
+    _event(
+        case, EventKind.HANDOFF_REQUESTED, actor, handoff_id=handoff.pk, to_team=to_team.name,
+        to_user=to_user.username if to_user else None, reason=handoff.reason,
+    )
+    case.save(update_fields=["updated_at"])
+    return handoff
+
+
+def can_answer_handoff(user: User, handoff: Handoff) -> bool:
+    if user.sees_all_teams:
+        return True
+    if handoff.to_user_id is not None:
+        return user.pk == handoff.to_user_id or people.is_team_lead(user, handoff.to_team)
+    return people.is_member(user, handoff.to_team)
+
+
+def _lock_pending_handoff(handoff_id: int) -> tuple[Handoff, Case]:
+    handoff = Handoff.objects.select_related("to_team", "to_user").get(pk=handoff_id)
+    case = _lock(handoff.case_id)
+    handoff = Handoff.objects.select_for_update().select_related("to_team", "to_user").get(
+        pk=handoff_id
+    )
+    if handoff.state != HandoffState.REQUESTED:
+        raise InvalidTransition(
+            _("This handoff was already %(state)s.")
+            % {"state": HandoffState(handoff.state).label.lower()},
+            code="handoff_closed",
+        )
+    return handoff, case
+
+
+@transaction.atomic
+def accept_handoff(handoff_id: int, *, actor: User) -> Handoff:
+    """The receiver accepts: from now on they own the case (and their team has it).
+    Writes "handoff accepted" and "owner changed" (and "team changed" if it moves team)."""
+    _require_staff(actor)
+    handoff, case = _lock_pending_handoff(handoff_id)
+    if not can_answer_handoff(actor, handoff):
+        raise PermissionDenied(_("This handoff is addressed to someone else."))
+    new_owner = handoff.to_user or actor
+    if not people.is_member(new_owner, handoff.to_team):
+        raise DomainError(
+            _("%(user)s is not in team %(team)s.") % {"user": new_owner, "team": handoff.to_team},
+            code="not_in_team",
+        )
+    now = clock.now()
+    handoff.state = HandoffState.ACCEPTED
+    handoff.decided_at = now
+    handoff.decided_by = actor
+    handoff.save(update_fields=["state", "decided_at", "decided_by"])
+    _event(case, EventKind.HANDOFF_ACCEPTED, actor, handoff_id=handoff.pk)
+    if case.team_id != handoff.to_team_id:
+        _event(case, EventKind.TEAM, actor, **{"from": case.team.name, "to": handoff.to_team.name})
+        case.team = handoff.to_team
+    _set_owner(case, new_owner, actor, handoff_id=handoff.pk)
+    case.save()
+    return handoff
+
+
+@transaction.atomic
+def decline_handoff(handoff_id: int, *, actor: User, reason: str) -> Handoff:
+    """The receiver declines, saying why. The case stays with the sender, who still owns it;
+    the refusal is on the timeline (and, with the register, counted as a bounced handoff)."""
+    _require_staff(actor)
+    handoff, case = _lock_pending_handoff(handoff_id)
+    if not can_answer_handoff(actor, handoff):
+        raise PermissionDenied(_("This handoff is addressed to someone else."))
+    if not (reason or "").strip():
+        raise DomainError(_("Say why you decline, so the owner knows what to do."),
+                          code="reason_required")
+    handoff.state = HandoffState.DECLINED
+    handoff.decided_at = clock.now()
+    handoff.decided_by = actor
+    handoff.decline_reason = reason.strip()
+    handoff.save(update_fields=["state", "decided_at", "decided_by", "decline_reason"])
+    _event(case, EventKind.HANDOFF_DECLINED, actor, handoff_id=handoff.pk, reason=reason.strip())
+    case.save(update_fields=["updated_at"])
+    return handoff
+
+
+@transaction.atomic
+def cancel_handoff(handoff_id: int, *, actor: User) -> Handoff:
+    """The sender withdraws a handoff nobody has answered yet."""
+    _require_staff(actor)
+    handoff, case = _lock_pending_handoff(handoff_id)
+    if actor.pk not in (handoff.from_user_id, case.owner_id) and not _is_lead_or_manager(
+        actor, case.team
+    ):
+        raise PermissionDenied(_("Only the sender can withdraw a handoff."))
+    handoff.state = HandoffState.CANCELLED
+    handoff.decided_at = clock.now()
+    handoff.decided_by = actor
+    handoff.save(update_fields=["state", "decided_at", "decided_by"])
+    _event(case, EventKind.HANDOFF_CANCELLED, actor, handoff_id=handoff.pk)
+    case.save(update_fields=["updated_at"])
+    return handoff
+
+
+# --- contractor work ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_contractor_task(
+    case_id: int,
+    *,
+    actor: User,
+    contractor: str,
+    description: str,
+    due_at: Any = None,
+    contact: str = "",
+    wait: bool = True,
+) -> ContractorTask:
+    """Ask a contractor to do part of the work (R2). The case stays ours and keeps its owner;
+    ``wait`` marks it "waiting on contractor", which does not stop the customer's clock."""
+    _require_staff(actor)
+    case = _lock(case_id)
+    if not case.is_active:
+        raise InvalidTransition(_("Only an active case can get contractor work."))
+    if not contractor.strip() or not description.strip():
+        raise DomainError(_("Name the contractor and what they must do."), code="task_incomplete")
+    task = ContractorTask.objects.create(
+        case=case, contractor=contractor.strip(), contact=contact.strip(),
+        description=description.strip(), due_at=due_at, created_by=actor,
+    )
+    _event(
+        case, EventKind.CONTRACTOR_TASK, actor, task_id=task.pk, contractor=task.contractor,
+        due_at=due_at.isoformat() if due_at else None,
+    )
+    if wait:
+        _move(case, CaseState.WAITING_CONTRACTOR, actor)
+    case.save()
+    return task
+
+
+@transaction.atomic
+def finish_contractor_task(
+    task_id: int, *, actor: User, outcome: str, cancelled: bool = False
+) -> ContractorTask:
+    """Record the contractor's result. When no task is left open the case goes back to open:
+    the work is ours again."""
+    _require_staff(actor)
+    task = ContractorTask.objects.get(pk=task_id)
+    case = _lock(task.case_id)
+    task = ContractorTask.objects.select_for_update().get(pk=task_id)
+    if task.state != ContractorTaskState.OPEN:
+        raise InvalidTransition(_("This task is already finished."))
+    task.state = ContractorTaskState.CANCELLED if cancelled else ContractorTaskState.DONE
+    task.finished_at = clock.now()
+    task.outcome = outcome.strip()
+    task.save(update_fields=["state", "finished_at", "outcome"])
+    _event(case, EventKind.CONTRACTOR_TASK_DONE, actor, task_id=task.pk, state=task.state,
+           outcome=task.outcome)
+    still_open = case.contractor_tasks.filter(state=ContractorTaskState.OPEN).exists()
+    if case.state == CaseState.WAITING_CONTRACTOR and not still_open:
+        _move(case, CaseState.OPEN, actor)
+    case.save()
+    return task
+
+
+# --- state ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_state(case_id: int, *, actor: User, state: CaseState) -> Case:
+    """Move an active case between open and waiting; resolving, closing and reopening have
+    their own functions because they carry their own rules."""
+    _require_staff(actor)
+    if state not in (CaseState.OPEN, CaseState.WAITING_CUSTOMER, CaseState.WAITING_CONTRACTOR):
+        raise InvalidTransition(_("Use resolve, close or reopen for that."))
+    case = _lock(case_id)
+    _move(case, state, actor)
+    case.save()
+    return case
+
+
+@transaction.atomic
+def set_priority(case_id: int, *, actor: User | None, priority: Priority, reason: str = "") -> Case:
+    case = _lock(case_id)
+    if case.priority != priority:
+        _event(case, EventKind.PRIORITY, actor, **{"from": case.priority, "to": int(priority)},
+               reason=reason)
+        case.priority = priority
+        case.save()
+    return case
+
+
+@transaction.atomic
+def resolve(
+    case_id: int,
+    *,
+    actor: User,
+    resolution: Resolution = Resolution.SOLVED,
+    summary: str = "",
+) -> Case:
+    """Mark the case solved (R2). Refused while a handoff waits or contractor work is open, and
+    before the customer has had any answer: "not our department" is not a resolution."""
+    _require_staff(actor)
+    case = _lock(case_id)
+    if actor.pk != case.owner_id and not _is_lead_or_manager(actor, case.team):
+        raise PermissionDenied(_("Only the owner or the team lead can resolve this case."))
+    if case.state not in ACTIVE_STATES:
+        raise InvalidTransition(
+            _("A case cannot go from %(from)s to %(to)s.")
+            % {"from": CaseState(case.state).label, "to": CaseState.RESOLVED.label}
+        )
+    if resolution not in Resolution.values:
+        raise DomainError(_("Unknown resolution."), code="invalid_resolution")
+    if case.handoffs.filter(state=HandoffState.REQUESTED).exists():
+        raise DomainError(
+            _("A handoff is waiting for an answer; settle it first."), code="handoff_pending"
+        )
+    if case.contractor_tasks.filter(state=ContractorTaskState.OPEN).exists():
+        raise DomainError(
+            _("Contractor work is still open on this case; the customer is still waiting."),
+            code="contractor_task_open",
+        )
+    answered = case.messages.filter(kind=MessageKind.REPLY).exists()
+    if not answered and resolution != Resolution.WITHDRAWN:
+        raise DomainError(
+            _("The customer has not had an answer yet. Reply first, then resolve."),
+            code="customer_not_answered",
+        )
+    now = clock.now()
+    _move(case, CaseState.RESOLVED, actor, record=False)
+    case.resolved_at = now
+    case.resolved_by = actor
+    case.resolution = resolution
+    case.resolution_summary = summary.strip()
+    _event(case, EventKind.RESOLVED, actor, resolution=str(resolution), summary=summary.strip())
+    case.save()
+    return case
+
+
+def _reopen(case: Case, actor: User | None, *, reason: str) -> None:
+    previous = case.state
+    _move(case, CaseState.OPEN, actor, record=False)
+    case.reopen_count += 1
+    case.closed_at = None
+    # The person who resolved it answers for the repair (R5), or whoever stands in for them.
+    resolver = case.resolved_by
+    if resolver is not None and resolver.is_active:
+        keeper = people.stand_in_for(resolver)
+        if keeper.pk != case.owner_id:
+            _set_owner(case, keeper, actor, reason="reopen")
+    _event(case, EventKind.REOPENED, actor, reason=reason, count=case.reopen_count,
+           **{"from": previous})
+
+
+@transaction.atomic
+def reopen(case_id: int, *, actor: User | None, reason: str) -> Case:
+    """Reopen a resolved or closed case; it goes back to whoever resolved it (R5)."""
+    case = _lock(case_id)
+    if case.state not in (CaseState.RESOLVED, CaseState.CLOSED):
+        raise InvalidTransition(_("Only a resolved or closed case can be reopened."))
+    if not (reason or "").strip():
+        raise DomainError(_("Say why the case is reopened."), code="reason_required")
+    _reopen(case, actor, reason=reason.strip())
+    case.save()
+    return case
+
+
+@transaction.atomic
+def close(case_id: int, *, actor: User | None) -> Case:
+    """Close a resolved case for good (normally done by the runner after the warranty window;
+    a customer's new message still reopens it)."""
+    case = _lock(case_id)
+    if case.state != CaseState.RESOLVED:
+        raise InvalidTransition(
+            _("A case cannot go from %(from)s to %(to)s.")
+            % {"from": CaseState(case.state).label, "to": CaseState.CLOSED.label}
+        )
+    _move(case, CaseState.CLOSED, actor, record=False)
+    case.closed_at = clock.now()
+    _event(case, EventKind.CLOSED, actor)
+    case.save()
+    return case

@@ -1,0 +1,161 @@
+"""The outbox: queue outbound mail inside the caller's transaction, send it afterwards (REL-5).
+
+A message is sent at least once and with a stable Message-ID; a temporary failure (SMTP 4xx, no
+connection) is retried with backoff; a permanent one (5xx) marks the row failed and puts an event
+on the case's timeline so the agent sees it. Nothing vanishes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+import socket
+import uuid
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.db.models import Q
+
+from pomogu.cases.choices import EventKind
+from pomogu.cases.models import Case, Message, TimelineEvent
+from pomogu.contact.models import OutboxKind, OutboxMessage, OutboxState
+from pomogu.core import clock
+
+log = logging.getLogger(__name__)
+
+CLAIM_SECONDS = 300
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_MAX_SECONDS = 3600
+
+
+def new_message_id() -> str:
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1] or "pomogu.localhost"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def enqueue_email(
+    *,
+    to_email: str,
+    subject: str,
+    body: str,
+    kind: OutboxKind,
+    case: Case | None = None,
+    message: Message | None = None,
+    automated: bool = False,
+    dedupe_key: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> OutboxMessage:
+    """Write one outbound email to the outbox. Call inside the transaction of the change that
+    causes it, so both commit or neither does. Must be called in a transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("enqueue_email must run inside the transaction of its cause")
+    all_headers = dict(headers or {})
+    if automated:
+        # RFC 3834: our own automated mail says so, so that other systems do not answer it.
+        all_headers.setdefault("Auto-Submitted", "auto-replied")
+    message_id = new_message_id()
+    return OutboxMessage.objects.create(
+        case=case,
+        message=message,
+        kind=kind,
+        automated=automated,
+        to_email=to_email,
+        subject=subject,
+        body=body,
+        headers=all_headers,
+        rfc_message_id=message_id,
+        dedupe_key=dedupe_key,
+        next_attempt_at=clock.now(),
+    )
+
+
+def _claim(row_id: int, now: dt.datetime) -> bool:
+    """Take a due row for sending. A conditional UPDATE: exactly one worker wins; a row whose
+    claim expired (the worker died) can be taken again."""
+    claimed = OutboxMessage.objects.filter(pk=row_id).filter(
+        Q(state=OutboxState.PENDING, next_attempt_at__lte=now)
+        | Q(state=OutboxState.SENDING, claimed_until__lt=now)
+    ).update(state=OutboxState.SENDING, claimed_until=now + dt.timedelta(seconds=CLAIM_SECONDS))
+    return claimed == 1
+
+
+def _is_permanent(error: Exception) -> bool:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in error.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return False
+
+
+def send_one(row: OutboxMessage) -> None:
+    connection = get_connection(fail_silently=False)
+    headers = {"Message-ID": row.rfc_message_id, **row.headers}
+    email = EmailMessage(
+        subject=row.subject,
+        body=row.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[row.to_email],
+        headers=headers,
+        connection=connection,
+    )
+    email.send()
+
+
+def send_due(*, limit: int = 100) -> int:
+    """Send what is due; return how many were sent. Safe to run in any number of workers at
+    once and to re-run after a crash: rows are claimed by a conditional update."""
+    now = clock.now()
+    due = list(
+        OutboxMessage.objects.filter(
+            Q(state=OutboxState.PENDING, next_attempt_at__lte=now)
+            | Q(state=OutboxState.SENDING, claimed_until__lt=now)
+        )
+        .order_by("next_attempt_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+    sent = 0
+    for row_id in due:
+        if not _claim(row_id, now):
+            continue
+        row = OutboxMessage.objects.get(pk=row_id)
+        try:
+            send_one(row)
+        except (smtplib.SMTPException, OSError, socket.timeout) as error:
+            _record_failure(row, error)
+            continue
+        OutboxMessage.objects.filter(pk=row.pk).update(
+            state=OutboxState.SENT, sent_at=clock.now(), attempts=row.attempts + 1,
+            claimed_until=None, last_error="",
+        )
+        sent += 1
+    return sent
+
+
+def _record_failure(row: OutboxMessage, error: Exception) -> None:
+    attempts = row.attempts + 1
+    text = f"{type(error).__name__}: {error}"[:2000]
+    permanent = _is_permanent(error)
+    give_up = permanent or attempts >= settings.POMOGU["OUTBOX_MAX_ATTEMPTS"]
+    with transaction.atomic():
+        if give_up:
+            OutboxMessage.objects.filter(pk=row.pk).update(
+                state=OutboxState.FAILED, attempts=attempts, last_error=text, claimed_until=None
+            )
+            if row.case_id is not None:
+                TimelineEvent.objects.create(
+                    case_id=row.case_id,
+                    kind=EventKind.OUTBOUND_FAILED,
+                    data={"outbox_id": row.pk, "to": row.to_email, "error": text,
+                          "permanent": permanent},
+                )
+            log.warning("outbox %s failed for good: %s", row.pk, text)
+        else:
+            delay = min(BACKOFF_BASE_SECONDS * 2 ** (attempts - 1), BACKOFF_MAX_SECONDS)
+            OutboxMessage.objects.filter(pk=row.pk).update(
+                state=OutboxState.PENDING, attempts=attempts, last_error=text,
+                claimed_until=None, next_attempt_at=clock.now() + dt.timedelta(seconds=delay),
+            )
+            log.info("outbox %s will retry in %ss: %s", row.pk, delay, text)

@@ -1,0 +1,66 @@
+"""The in-process background runner (embedded mode; see docs/decisions/0002-background-runner.md).
+
+Durable work lives in the database as rows with a due time and a state (the outbox, deadlines,
+...). A *step* is a function that claims due rows with a conditional update and does their work,
+so it is safe to run in any number of processes at once and to run again after a crash. The
+runner calls each registered step in a loop; Celery workers (`pomogu worker`) call the same steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import close_old_connections
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: Callable[[], int]
+
+
+def steps() -> list[Step]:
+    """Every periodic step, in the order one pass runs them."""
+    from pomogu.contact.services import send_due
+
+    return [Step("outbox", send_due)]
+
+
+def run_once() -> dict[str, int]:
+    """One pass over every step. A failing step is logged and does not stop the others."""
+    done: dict[str, int] = {}
+    for step in steps():
+        try:
+            done[step.name] = step.run()
+        except Exception:
+            log.exception("background step %s failed; it will run again next pass", step.name)
+            done[step.name] = -1
+        finally:
+            close_old_connections()
+    return done
+
+
+class Runner(threading.Thread):
+    """A daemon thread that runs a pass every ``interval`` seconds until stopped."""
+
+    def __init__(self, interval: float) -> None:
+        super().__init__(name="pomogu-runner", daemon=True)
+        self.interval = interval
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        log.info("background runner started (every %ss)", self.interval)
+        while not self._stop_event.is_set():
+            run_once()
+            self._stop_event.wait(self.interval)
+        close_old_connections()
+        log.info("background runner stopped")
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop_event.set()
+        self.join(timeout)

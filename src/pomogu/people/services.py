@@ -1,0 +1,280 @@
+"""Every write about people: staff, teams, customers, absences and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from email.headerregistry import Address
+from email.errors import HeaderParseError
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils.translation import gettext as _
+
+from pomogu.cases.choices import ACTIVE_STATES
+from pomogu.core import clock
+from pomogu.core.errors import DomainError, NotFound
+from pomogu.people.choices import AbsenceKind, StaffRole, TeamRole
+from pomogu.people.models import (
+    Absence,
+    ApiToken,
+    Customer,
+    Membership,
+    Organisation,
+    Team,
+    User,
+)
+
+TOKEN_PREFIX = "pmg_"
+_EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"\\]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]{2,}$")
+
+
+def normalise_email(raw: str) -> str:
+    """Return the address in a canonical form, or raise DomainError.
+
+    Strict: one bare addr-spec, no display name, no comments, no second address. The domain is
+    lower-cased; the local part is kept as written (it may be case-sensitive) but lookups are
+    case-insensitive.
+    """
+    value = (raw or "").strip()
+    if not value or not _EMAIL_RE.match(value):
+        raise DomainError(_("%(value)s is not a valid email address") % {"value": value or "''"},
+                          code="invalid_email")
+    try:
+        address = Address(addr_spec=value)
+    except (HeaderParseError, ValueError, IndexError):
+        raise DomainError(
+            _("%(value)s is not a valid email address") % {"value": value}, code="invalid_email"
+        ) from None
+    return f"{address.username}@{address.domain.lower()}"
+
+
+@transaction.atomic
+def find_or_create_customer(
+    *, email: str = "", name: str = "", phone: str = "", language: str = ""
+) -> Customer:
+    """Identify a customer by email (case-insensitive) or phone; create one if unknown.
+
+    A new customer is attached to the organisation that claims their email domain.
+    """
+    email = normalise_email(email) if email else ""
+    phone = phone.strip()
+    if not email and not phone:
+        raise DomainError(_("A customer needs an email address or a phone number."),
+                          code="customer_contact_missing")
+    existing = None
+    if email:
+        existing = Customer.objects.filter(email__iexact=email).first()
+    if existing is None and phone:
+        existing = Customer.objects.filter(phone=phone).first()
+    if existing is not None:
+        changed = []
+        if name and not existing.name:
+            existing.name = name
+            changed.append("name")
+        if phone and not existing.phone:
+            existing.phone = phone
+            changed.append("phone")
+        if changed:
+            existing.save(update_fields=changed)
+        return existing
+    organisation = None
+    if email:
+        domain = email.rsplit("@", 1)[1]
+        organisation = next(
+            (org for org in Organisation.objects.all() if domain in (org.domains or [])), None
+        )
+    try:
+        with transaction.atomic():
+            return Customer.objects.create(
+                email=email, name=name.strip(), phone=phone, organisation=organisation,
+                language=language,
+            )
+    except IntegrityError:
+        # Another request created the same customer a moment ago.
+        return Customer.objects.get(email__iexact=email)
+
+
+def create_staff(
+    username: str,
+    *,
+    name: str = "",
+    email: str = "",
+    password: str | None = None,
+    role: StaffRole = StaffRole.AGENT,
+    language: str = "",
+) -> User:
+    first, _sep, last = name.partition(" ")
+    user = User(
+        username=username, first_name=first, last_name=last, email=email, role=role,
+        language=language, is_staff=role == StaffRole.ADMIN,
+        is_superuser=role == StaffRole.ADMIN,
+    )
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    return user
+
+
+@transaction.atomic
+def create_team(
+    name: str, *, slug: str, lead: User | None = None, description: str = "",
+    email: str = "", is_default: bool = False,
+) -> Team:
+    if is_default:
+        Team.objects.filter(is_default=True).update(is_default=False)
+    team = Team.objects.create(
+        name=name, slug=slug, lead=lead, description=description, email=email,
+        is_default=is_default,
+    )
+    if lead is not None:
+        Membership.objects.create(team=team, user=lead, role=TeamRole.LEAD)
+    return team
+
+
+def add_member(team: Team, user: User, *, role: TeamRole = TeamRole.MEMBER) -> Membership:
+    membership, _created = Membership.objects.update_or_create(
+        team=team, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+def add_absence(
+    user: User,
+    *,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    deputy: User | None = None,
+    kind: AbsenceKind = AbsenceKind.VACATION,
+    note: str = "",
+) -> Absence:
+    if ends_at <= starts_at:
+        raise DomainError(_("An absence must end after it starts."), code="absence_dates")
+    if deputy is not None and deputy.pk == user.pk:
+        raise DomainError(_("Nobody can deputise for themselves."), code="absence_deputy")
+    return Absence.objects.create(
+        user=user, starts_at=starts_at, ends_at=ends_at, deputy=deputy, kind=kind, note=note
+    )
+
+
+def default_team() -> Team:
+    team = Team.objects.filter(is_default=True).first() or Team.objects.order_by("id").first()
+    if team is None:
+        raise DomainError(_("The desk has no team yet."), code="no_team")
+    return team
+
+
+# --- availability ---------------------------------------------------------------------------
+
+
+def absent_user_ids(at: dt.datetime | None = None) -> set[int]:
+    moment = at or clock.now()
+    return set(
+        Absence.objects.filter(starts_at__lte=moment, ends_at__gt=moment).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def stand_in_for(user: User, at: dt.datetime | None = None) -> User:
+    """Who answers for ``user`` now: the user if present, else their deputy (following a chain
+    of deputies, never looping). If nobody in the chain is present, the user themselves, so that
+    an owner is never missing; escalation deals with absence (R4)."""
+    moment = at or clock.now()
+    seen: set[int] = set()
+    current = user
+    while current.pk not in seen:
+        seen.add(current.pk)
+        absence = (
+            Absence.objects.filter(user=current, starts_at__lte=moment, ends_at__gt=moment)
+            .select_related("deputy")
+            .order_by("-ends_at")
+            .first()
+        )
+        if absence is None:
+            return current
+        if absence.deputy is None or not absence.deputy.is_active:
+            break
+        current = absence.deputy
+    return user
+
+
+def pick_owner(team: Team, at: dt.datetime | None = None) -> User:
+    """Choose the accountable owner for a new case on ``team`` (R2).
+
+    The present member with the fewest active cases; if every member is away, the lead's
+    stand-in; failing a lead, the stand-in of any member; failing members, an administrator.
+    """
+    moment = at or clock.now()
+    away = absent_user_ids(moment)
+    candidates = (
+        User.objects.filter(memberships__team=team, is_active=True)
+        .exclude(pk__in=away)
+        .annotate(load=Count("owned_cases", filter=Q(owned_cases__state__in=ACTIVE_STATES)))
+        .order_by("load", "id")
+    )
+    owner = candidates.first()
+    if owner is not None:
+        return owner
+    if team.lead is not None and team.lead.is_active:
+        return stand_in_for(team.lead, moment)
+    member = User.objects.filter(memberships__team=team, is_active=True).order_by("id").first()
+    if member is not None:
+        return stand_in_for(member, moment)
+    admin = User.objects.filter(is_active=True, is_superuser=True).order_by("id").first()
+    if admin is not None:
+        return admin
+    raise DomainError(
+        _("Team %(team)s has nobody who could own a case.") % {"team": team.name},
+        code="team_unstaffed",
+    )
+
+
+def is_team_lead(user: User, team: Team) -> bool:
+    return team.lead_id == user.pk or Membership.objects.filter(
+        team=team, user=user, role=TeamRole.LEAD
+    ).exists()
+
+
+def is_member(user: User, team: Team) -> bool:
+    return Membership.objects.filter(team=team, user=user).exists()
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+def create_token(user: User, *, name: str = "") -> str:
+    """Create an API token and return it. Only its digest is kept: it cannot be shown again."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    ApiToken.objects.create(
+        user=user, name=name, prefix=token[:12], digest=ApiToken.digest_of(token)
+    )
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    """The active staff member a token belongs to, or None. Looks the token up by its SHA-256
+    digest, so the secret itself is never compared byte by byte."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    row = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=ApiToken.digest_of(token), revoked_at__isnull=True)
+        .first()
+    )
+    if row is None or not row.user.is_active:
+        return None
+    now = clock.now()
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+    return row.user
+
+
+def get_user(username: str) -> User:
+    try:
+        return User.objects.get(username=username)
+    except User.DoesNotExist:
+        raise NotFound(_("No staff member %(name)s.") % {"name": username}) from None

@@ -1,0 +1,239 @@
+"""The only settings module. Everything an operator may change comes from the environment.
+
+Every variable is listed in README.md ("Configuration"). A bad value fails loudly at start-up
+rather than being silently replaced by a default. What an admin changes on a running desk (teams,
+hours, SLA, policies) is data in the database, not settings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no)")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+DATA_DIR = Path(env_str("POMOGU_DATA_DIR", "./var")).resolve()
+DEBUG = env_bool("POMOGU_DEBUG", False)
+
+_secret = os.environ.get("POMOGU_SECRET_KEY", "")
+if not _secret:
+    # A trial installation gets a random key kept in its data directory, so sessions survive a
+    # restart without the operator having to invent one. Production sets POMOGU_SECRET_KEY.
+    _key_file = DATA_DIR / "secret_key"
+    if _key_file.exists():
+        _secret = _key_file.read_text().strip()
+    else:
+        import secrets
+
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        _secret = secrets.token_urlsafe(50)
+        _key_file.write_text(_secret)
+        _key_file.chmod(0o600)
+SECRET_KEY = _secret
+
+ALLOWED_HOSTS = env_list("POMOGU_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("POMOGU_CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = env_str("POMOGU_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.admin",
+    "django_htmx",
+    "pomogu.core",
+    "pomogu.people",
+    "pomogu.cases",
+    "pomogu.contact",
+    "pomogu.desk",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "pomogu.core.middleware.PrivatePagesMiddleware",
+]
+
+ROOT_URLCONF = "pomogu.urls"
+WSGI_APPLICATION = "pomogu.wsgi.application"
+AUTH_USER_MODEL = "people.User"
+LOGIN_URL = "desk:login"
+LOGIN_REDIRECT_URL = "desk:home"
+LOGOUT_REDIRECT_URL = "desk:login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict[str, Any]:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        if not url.startswith(("postgres://", "postgresql://", "sqlite://")):
+            raise ImproperlyConfigured(
+                "DATABASE_URL must be a postgres:// or sqlite:// URL, got " + url.split(":")[0]
+            )
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+        if config["ENGINE"].endswith("postgresql"):
+            config["CONN_HEALTH_CHECKS"] = True
+            config.setdefault("TEST", {})["NAME"] = os.environ.get("POMOGU_TEST_DATABASE")
+            if not config["TEST"]["NAME"]:
+                del config["TEST"]["NAME"]
+            return config
+        return _sqlite(Path(config["NAME"]))
+    return _sqlite(DATA_DIR / "pomogu.sqlite3")
+
+
+def _sqlite(path: Path) -> dict[str, Any]:
+    # See docs/decisions/0003-sqlite-settings.md: WAL so readers never block the writer, a busy
+    # timeout so a second writer waits instead of failing, IMMEDIATE transactions so a
+    # read-then-write transaction takes the write lock up front (no "database is locked" on
+    # upgrade), and synchronous=FULL because an accepted message must survive a power cut.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": (
+                "PRAGMA journal_mode=WAL;"
+                "PRAGMA synchronous=FULL;"
+                "PRAGMA foreign_keys=ON;"
+                "PRAGMA busy_timeout=20000;"
+            ),
+        },
+        "TEST": {"NAME": os.environ.get("POMOGU_TEST_DATABASE") or None},
+    }
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = env_str("POMOGU_LANGUAGE", "en")
+LANGUAGES = [("en", _("English")), ("ru", _("Russian"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env_str("POMOGU_TIME_ZONE", "Europe/Moscow")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve static files straight from the apps in the demo and tests, so no collectstatic step is
+# needed for a trial; production runs `pomogu collectstatic` (see docs/operations.md).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Mail out. Every outbound message goes through the outbox (contact app) and is sent by the
+# background runner with this backend. The demo writes mail to files in the data directory.
+EMAIL_BACKEND = env_str("POMOGU_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("POMOGU_SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("POMOGU_SMTP_PORT", 25)
+EMAIL_HOST_USER = env_str("POMOGU_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = env_str("POMOGU_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("POMOGU_SMTP_STARTTLS", False)
+EMAIL_TIMEOUT = env_int("POMOGU_SMTP_TIMEOUT", 30)
+EMAIL_FILE_PATH = str(DATA_DIR / "outbound-mail")
+DEFAULT_FROM_EMAIL = env_str("POMOGU_FROM_EMAIL", "support@pomogu.localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Domain settings that are about the installation rather than the desk's configuration.
+POMOGU = {
+    # How long a message may wait in the outbox before a retry gives up and marks it failed.
+    "OUTBOX_MAX_ATTEMPTS": env_int("POMOGU_OUTBOX_MAX_ATTEMPTS", 8),
+    # Seconds between two passes of the in-process runner (the demo and `pomogu web --runner`).
+    "RUNNER_INTERVAL": env_int("POMOGU_RUNNER_INTERVAL", 2),
+}
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("POMOGU_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("POMOGU_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        "waitress.queue": {"level": "ERROR"},
+    },
+}
