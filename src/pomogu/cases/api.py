@@ -4,11 +4,9 @@ Each endpoint: load the object through the caller's scope (404 outside it), call
 shape the answer. No ORM writes here.
 """
 
-from __future__ import annotations
-
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from pomogu.cases import queries, services
@@ -51,7 +49,7 @@ class CaseFilters(Schema):
 
 
 @router.post("/cases", response={201: CaseOut}, summary="Open a case")
-def create_case(request: HttpRequest, payload: CaseIn) -> tuple[int, Case]:
+def create_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
     """Any staff member may open a case for a customer (R2); it gets a team and an owner at once.
     The answer shows the case even when it went to a team the caller cannot see."""
     actor = actor_of(request)
@@ -65,9 +63,10 @@ def create_case(request: HttpRequest, payload: CaseIn) -> tuple[int, Case]:
         channel=Channel(payload.channel), team=team,
         priority=Priority(PRIORITY_BY_NAME[payload.priority]), actor=actor,
     )
-    return 201, queries.with_pending_handoff(
+    created = queries.with_pending_handoff(
         Case.objects.select_related("customer", "team", "owner")
     ).get(pk=case.pk)
+    return Status(201, created)
 
 
 @router.get("/cases", response=list[CaseOut], summary="List the cases the caller may see")
@@ -98,18 +97,18 @@ def get_timeline(request: HttpRequest, case_id: int) -> QuerySet[TimelineEvent]:
 
 
 @router.post("/cases/{case_id}/messages", response={201: MessageOut}, summary="Reply or note")
-def add_message(request: HttpRequest, case_id: int, payload: MessageIn) -> tuple[int, Message]:
+def add_message(request: HttpRequest, case_id: int, payload: MessageIn) -> Status[Message]:
     actor = actor_of(request)
     case = queries.get_visible_case(actor, case_id)
     message = services.add_message(
         case.pk, actor=actor, body=payload.body, kind=MessageKind(payload.kind),
         wait_for_customer=payload.wait_for_customer,
     )
-    return 201, Message.objects.select_related("author").get(pk=message.pk)
+    return Status(201, Message.objects.select_related("author").get(pk=message.pk))
 
 
 @router.post("/cases/{case_id}/handoffs", response={201: HandoffOut}, summary="Request a handoff")
-def request_handoff(request: HttpRequest, case_id: int, payload: HandoffIn) -> tuple[int, Handoff]:
+def request_handoff(request: HttpRequest, case_id: int, payload: HandoffIn) -> Status[Handoff]:
     actor = actor_of(request)
     case = queries.get_visible_case(actor, case_id)
     to_team = resolve_team(payload.to_team)
@@ -117,7 +116,7 @@ def request_handoff(request: HttpRequest, case_id: int, payload: HandoffIn) -> t
     handoff = services.request_handoff(
         case.pk, actor=actor, to_team=to_team, to_user=to_user, reason=payload.reason
     )
-    return 201, Handoff.objects.select_related(*HANDOFF_RELATED).get(pk=handoff.pk)
+    return Status(201, Handoff.objects.select_related(*HANDOFF_RELATED).get(pk=handoff.pk))
 
 
 @router.get("/handoffs", response=list[HandoffOut], summary="Handoffs waiting for the caller")
@@ -194,14 +193,14 @@ def close(request: HttpRequest, case_id: int) -> Case:
 )
 def add_contractor_task(
     request: HttpRequest, case_id: int, payload: ContractorTaskIn
-) -> tuple[int, ContractorTask]:
+) -> Status[ContractorTask]:
     actor = actor_of(request)
     case = queries.get_visible_case(actor, case_id)
     task = services.add_contractor_task(
         case.pk, actor=actor, contractor=payload.contractor, description=payload.description,
         contact=payload.contact, due_at=payload.due_at, wait=payload.wait,
     )
-    return 201, task
+    return Status(201, task)
 
 
 @router.post(

@@ -32,9 +32,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     CaseState.WAITING_CUSTOMER: frozenset(
         {CaseState.OPEN, CaseState.WAITING_CONTRACTOR, CaseState.RESOLVED}
     ),
-    CaseState.WAITING_CONTRACTOR: frozenset(
-        {CaseState.OPEN, CaseState.WAITING_CUSTOMER, CaseState.RESOLVED}
-    ),
+    # Waiting on a contractor means their work is open: it must finish (the case goes back to
+    # open) before the case can be resolved.
+    CaseState.WAITING_CONTRACTOR: frozenset({CaseState.OPEN, CaseState.WAITING_CUSTOMER}),
     CaseState.RESOLVED: frozenset({CaseState.OPEN, CaseState.CLOSED}),
     CaseState.CLOSED: frozenset({CaseState.OPEN}),
 }

@@ -9,9 +9,9 @@ from __future__ import annotations
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from pomogu.cases.choices import ACTIVE_STATES, HandoffState
-from pomogu.cases.models import Case, Handoff
+from pomogu.cases.models import Case, ContractorTask, Handoff, Message, TimelineEvent
 from pomogu.core.errors import NotFound
-from pomogu.people.models import Membership, User
+from pomogu.people.models import Membership, Team, User
 
 
 def team_ids_of(user: User) -> list[int]:
@@ -111,3 +111,56 @@ def case_for_api(user: User, case_id: int) -> Case:
         ).get(pk=case_id)
     except (Case.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such case.") from None
+
+
+# --- the agent desk (pages) -----------------------------------------------------------------
+
+
+def desk_teams(user: User) -> QuerySet[Team]:
+    """Teams whose queue this staff member may open: their own, or every team for managers."""
+    if not user.is_authenticated or not user.is_active:
+        return Team.objects.none()
+    if user.sees_all_teams:
+        return Team.objects.order_by("name")
+    return Team.objects.filter(memberships__user=user).order_by("name")
+
+
+def get_desk_team(user: User, slug: str) -> Team:
+    """A team queue the user may open, or NotFound (a team outside the user's reach is hidden)."""
+    try:
+        return desk_teams(user).get(slug=slug)
+    except Team.DoesNotExist:
+        raise NotFound("No such team.") from None
+
+
+def thread_of(case: Case) -> QuerySet[Message]:
+    """The case's messages, oldest first, with who wrote them."""
+    return case.messages.select_related("author", "customer").order_by("created_at", "id")
+
+
+def timeline_of(case: Case) -> QuerySet[TimelineEvent]:
+    """The case's timeline, oldest first, with who acted."""
+    return case.events.select_related("actor").order_by("created_at", "id")
+
+
+def contractor_tasks_of(case: Case) -> QuerySet[ContractorTask]:
+    return case.contractor_tasks.select_related("created_by").order_by("created_at", "id")
+
+
+def handoffs_sent_waiting(user: User) -> QuerySet[Handoff]:
+    """Handoffs of cases this person still owns that nobody has answered yet (R2: the sender
+    stays accountable meanwhile)."""
+    return (
+        Handoff.objects.filter(state=HandoffState.REQUESTED, case__owner=user)
+        .select_related("case", "to_team", "to_user")
+        .order_by("created_at")
+    )
+
+
+def handoff_receivers() -> QuerySet[Membership]:
+    """Every active staff member with their team, for choosing who should receive a handoff."""
+    return (
+        Membership.objects.filter(user__is_active=True)
+        .select_related("team", "user")
+        .order_by("team__name", "user__first_name", "user__username")
+    )

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, EmailStr, Field
+from pydantic import ConfigDict, Field
 
 from pomogu.cases.choices import Priority
 from pomogu.cases.models import Case, Message
@@ -46,7 +46,7 @@ class CustomerRef(Schema):
 
 
 class CustomerIn(Strict):
-    email: EmailStr | None = None
+    email: str | None = Field(None, max_length=254, json_schema_extra={"format": "email"})
     name: str = Field("", max_length=200)
     phone: str = Field("", max_length=32)
 

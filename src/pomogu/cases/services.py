@@ -509,6 +509,13 @@ def set_state(case_id: int, *, actor: User, state: CaseState) -> Case:
     if state not in (CaseState.OPEN, CaseState.WAITING_CUSTOMER, CaseState.WAITING_CONTRACTOR):
         raise InvalidTransition(_("Use resolve, close or reopen for that."))
     case = _lock(case_id)
+    if state == CaseState.WAITING_CONTRACTOR and not case.contractor_tasks.filter(
+        state=ContractorTaskState.OPEN
+    ).exists():
+        raise DomainError(
+            _("Add the contractor's task first, so their work has a record and a due date."),
+            code="no_contractor_task",
+        )
     _move(case, state, actor)
     case.save()
     return case
@@ -539,7 +546,7 @@ def resolve(
     case = _lock(case_id)
     if actor.pk != case.owner_id and not _is_lead_or_manager(actor, case.team):
         raise PermissionDenied(_("Only the owner or the team lead can resolve this case."))
-    if case.state not in ACTIVE_STATES:
+    if CaseState.RESOLVED not in TRANSITIONS[case.state]:
         raise InvalidTransition(
             _("A case cannot go from %(from)s to %(to)s.")
             % {"from": CaseState(case.state).label, "to": CaseState.RESOLVED.label}

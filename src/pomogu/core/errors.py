@@ -30,6 +30,13 @@ class NotFound(DomainError):
     status = 404
 
 
+class InvalidInput(DomainError):
+    """A value is malformed (an email address, a phone number): the caller must correct it."""
+
+    code = "invalid_input"
+    status = 422
+
+
 class PermissionDenied(DomainError):
     """The caller can see the object but may not do this to it."""
 

@@ -1,9 +1,37 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from pomogu.desk import views
+
 app_name = "desk"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("", auth_views.LoginView.as_view(), name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.home, name="home"),
+    path("team/<slug:slug>/", views.team_queue, name="team"),
+    path("cases/new/", views.new_case, name="new_case"),
+    path("cases/<int:number>/", views.case_detail, name="case"),
+    path("cases/<int:number>/reply/", views.reply, name="reply"),
+    path("cases/<int:number>/note/", views.note, name="note"),
+    path("cases/<int:number>/handoff/", views.request_handoff, name="request_handoff"),
+    path(
+        "cases/<int:number>/handoffs/<int:handoff_id>/accept/",
+        views.accept_handoff,
+        name="accept_handoff",
+    ),
+    path(
+        "cases/<int:number>/handoffs/<int:handoff_id>/decline/",
+        views.decline_handoff,
+        name="decline_handoff",
+    ),
+    path(
+        "cases/<int:number>/handoffs/<int:handoff_id>/cancel/",
+        views.cancel_handoff,
+        name="cancel_handoff",
+    ),
+    path("cases/<int:number>/tasks/", views.add_task, name="add_task"),
+    path("cases/<int:number>/tasks/<int:task_id>/finish/", views.finish_task, name="finish_task"),
+    path("cases/<int:number>/resolve/", views.resolve, name="resolve"),
+    path("cases/<int:number>/reopen/", views.reopen, name="reopen"),
 ]

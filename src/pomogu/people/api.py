@@ -1,11 +1,9 @@
 """REST endpoints for teams and customers (configuration by script, DESIGN.md "Interfaces")."""
 
-from __future__ import annotations
-
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router
+from ninja import Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from pomogu.core.api_support import actor_of
@@ -52,16 +50,17 @@ def get_team(request: HttpRequest, team_ref: str) -> Team:
 
 
 @router.post("/teams", response={201: TeamOut}, summary="Create a team (admin)")
-def create_team(request: HttpRequest, payload: TeamIn) -> tuple[int, Team]:
+def create_team(request: HttpRequest, payload: TeamIn) -> Status[Team]:
     _require_admin(actor_of(request))
     if Team.objects.filter(Q(slug=payload.slug) | Q(name=payload.name)).exists():
         raise DomainError(_("A team with this name or short name exists."), code="team_exists")
     lead = resolve_user(payload.lead) if payload.lead is not None else None
     team = services.create_team(
         payload.name, slug=payload.slug, lead=lead, description=payload.description,
-        email=str(payload.email or ""), is_default=payload.is_default,
+        email=services.normalise_email(payload.email) if payload.email else "",
+        is_default=payload.is_default,
     )
-    return 201, team
+    return Status(201, team)
 
 
 @router.post("/teams/{team_ref}/members", response=TeamOut, summary="Add a member (admin, lead)")
@@ -103,7 +102,7 @@ def get_customer(request: HttpRequest, customer_id: int) -> Customer:
 
 
 @router.post("/customers", response={201: CustomerOut}, summary="Find or create (manager)")
-def create_customer(request: HttpRequest, payload: CustomerCreateIn) -> tuple[int, Customer]:
+def create_customer(request: HttpRequest, payload: CustomerCreateIn) -> Status[Customer]:
     """For import scripts; it answers with an existing customer too, so it is for managers and
     admins. Agents open cases (``POST /cases``), which finds or creates the customer."""
     if not actor_of(request).sees_all_teams:
@@ -111,4 +110,4 @@ def create_customer(request: HttpRequest, payload: CustomerCreateIn) -> tuple[in
     customer = services.find_or_create_customer(
         email=str(payload.email or ""), name=payload.name, phone=payload.phone
     )
-    return 201, customer
+    return Status(201, customer)

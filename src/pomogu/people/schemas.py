@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ninja import Schema
-from pydantic import ConfigDict, EmailStr, Field
+from pydantic import ConfigDict, Field
 
 from pomogu.cases.schemas import UserRef
 
@@ -33,7 +33,7 @@ class TeamIn(Strict):
     name: str = Field(..., min_length=1, max_length=120)
     slug: str = Field(..., min_length=1, max_length=60, pattern=r"^[-a-z0-9_]+$")
     description: str = Field("", max_length=5000)
-    email: EmailStr | None = None
+    email: str | None = Field(None, max_length=254, json_schema_extra={"format": "email"})
     lead: int | str | None = None
     is_default: bool = False
 
@@ -54,6 +54,6 @@ class CustomerOut(Schema):
 
 
 class CustomerCreateIn(Strict):
-    email: EmailStr | None = None
+    email: str | None = Field(None, max_length=254, json_schema_extra={"format": "email"})
     name: str = Field("", max_length=200)
     phone: str = Field("", max_length=32)

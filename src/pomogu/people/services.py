@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from pomogu.cases.choices import ACTIVE_STATES
 from pomogu.core import clock
-from pomogu.core.errors import DomainError, NotFound
+from pomogu.core.errors import DomainError, InvalidInput, NotFound
 from pomogu.people.choices import AbsenceKind, StaffRole, TeamRole
 from pomogu.people.models import (
     Absence,
@@ -39,12 +39,12 @@ def normalise_email(raw: str) -> str:
     """
     value = (raw or "").strip()
     if not value or not _EMAIL_RE.match(value):
-        raise DomainError(_("%(value)s is not a valid email address") % {"value": value or "''"},
-                          code="invalid_email")
+        raise InvalidInput(_("%(value)s is not a valid email address") % {"value": value or "''"},
+                           code="invalid_email")
     try:
         address = Address(addr_spec=value)
     except (HeaderParseError, ValueError, IndexError):
-        raise DomainError(
+        raise InvalidInput(
             _("%(value)s is not a valid email address") % {"value": value}, code="invalid_email"
         ) from None
     return f"{address.username}@{address.domain.lower()}"
@@ -61,8 +61,8 @@ def find_or_create_customer(
     email = normalise_email(email) if email else ""
     phone = phone.strip()
     if not email and not phone:
-        raise DomainError(_("A customer needs an email address or a phone number."),
-                          code="customer_contact_missing")
+        raise InvalidInput(_("A customer needs an email address or a phone number."),
+                           code="customer_contact_missing")
     existing = None
     if email:
         existing = Customer.objects.filter(email__iexact=email).first()

@@ -1,0 +1,626 @@
+"""The agent desk: server-rendered pages, with htmx fragments for the case page's forms.
+
+Each view loads what the user may see through ``pomogu.cases.queries`` (a case outside
+``visible_cases`` is a 404), validates a form, calls one service and renders. A ``DomainError``
+from a service is shown next to the form that caused it (status 422), never as a 500. Without
+JavaScript every form works as a normal POST followed by a redirect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import Enum
+from typing import Any, cast
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from pomogu.cases import queries, services
+from pomogu.cases.choices import (
+    ACTIVE_STATES,
+    CaseState,
+    Channel,
+    ContractorTaskState,
+    EventKind,
+    MessageKind,
+    Priority,
+    Resolution,
+)
+from pomogu.cases.models import Case, Handoff, TimelineEvent
+from pomogu.core.errors import DomainError, NotFound
+from pomogu.desk.forms import (
+    ContractorTaskForm,
+    DeclineForm,
+    FinishTaskForm,
+    HandoffForm,
+    NewCaseForm,
+    NoteForm,
+    ReopenForm,
+    ReplyForm,
+    ResolveForm,
+)
+from pomogu.people import services as people
+from pomogu.people.models import User
+
+# The two parts of the case page that its forms re-render (htmx targets).
+ACTIVITY = "activity"  # the thread, the reply and note forms, the timeline
+ACTIONS = "actions"  # handoffs, contractor tasks, resolve and reopen
+
+TEAM_PAGE_SIZE = 50
+
+
+def _actor(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def _page(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    context.setdefault("nav_teams", list(queries.desk_teams(_actor(request))))
+    return render(request, template, context, status=status)
+
+
+def _visible_case(user: User, number: int) -> Case:
+    try:
+        return queries.get_visible_case_by_number(user, number)
+    except NotFound:
+        raise Http404("No such case.") from None
+
+
+def case_url(case: Case) -> str:
+    return reverse("desk:case", kwargs={"number": case.number})
+
+
+# --- my work and team queues ----------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """My work: the active cases I own and the handoffs waiting for my answer."""
+    actor = _actor(request)
+    context = {
+        "cases": list(queries.with_pending_handoff(queries.my_queue(actor))),
+        "awaiting": list(queries.handoffs_awaiting(actor)),
+        "sent": list(queries.handoffs_sent_waiting(actor)),
+        "decline_form": DeclineForm(),
+    }
+    return _page(request, "desk/home.html", context)
+
+
+STATE_FILTERS = ("active", *[state.value for state in CaseState], "all")
+
+
+@require_GET
+@login_required
+def team_queue(request: HttpRequest, slug: str) -> HttpResponse:
+    """One team's cases, active ones by default; only for its members and managers."""
+    actor = _actor(request)
+    try:
+        team = queries.get_desk_team(actor, slug)
+    except NotFound:
+        raise Http404("No such team.") from None
+    state = request.GET.get("state") or "active"
+    if state not in STATE_FILTERS:
+        state = "active"
+    if state == "active":
+        states: tuple[str, ...] = tuple(ACTIVE_STATES)
+    elif state == "all":
+        states = tuple(CaseState.values)
+    else:
+        states = (state,)
+    paginator = Paginator(
+        queries.with_pending_handoff(queries.team_queue(team.pk, states=states)), TEAM_PAGE_SIZE
+    )
+    page = paginator.get_page(request.GET.get("page"))
+    filters = [("active", _("Active")), *CaseState.choices, ("all", _("All"))]
+    context = {"team": team, "page": page, "state": state, "filters": filters}
+    return _page(request, "desk/team.html", context)
+
+
+# --- the case page --------------------------------------------------------------------------
+
+
+def _label(choices: type[Enum], value: Any) -> str:
+    try:
+        return str(choices(value).label)  # type: ignore[attr-defined]
+    except ValueError:
+        return str(value)
+
+
+def describe_event(event: TimelineEvent, names: dict[str, str]) -> str:
+    """One timeline event as a readable, translated sentence. Impersonal on purpose: the actor
+    is shown beside it, and Russian verbs would otherwise need the actor's gender."""
+    data = event.data if isinstance(event.data, dict) else {}
+
+    def name(username: Any) -> str:
+        if not username:
+            return _("anyone in the team")
+        return names.get(str(username), str(username))
+
+    kind = event.kind
+    if kind == EventKind.OPENED:
+        values = {
+            "channel": _label(Channel, data.get("channel", "")),
+            "team": data.get("team", ""),
+            "owner": name(data.get("owner")),
+        }
+        if data.get("on_behalf"):
+            return (
+                _("Request logged for the customer (%(channel)s); team %(team)s, owner %(owner)s.")
+                % values
+            )
+        return _("Case opened (%(channel)s); team %(team)s, owner %(owner)s.") % values
+    if kind == EventKind.MESSAGE:
+        return _("The customer wrote.")
+    if kind == EventKind.REPLY:
+        if data.get("delivered_by") == "email":
+            return _("Reply sent to the customer by email.")
+        return _("Reply written; the customer has no email address, so tell them another way.")
+    if kind == EventKind.NOTE:
+        return _("Internal note added.")
+    if kind == EventKind.STATE:
+        return _("State changed from “%(from)s” to “%(to)s”.") % {
+            "from": _label(CaseState, data.get("from")),
+            "to": _label(CaseState, data.get("to")),
+        }
+    if kind == EventKind.ASSIGNED:
+        values = {"from": name(data.get("from")), "to": name(data.get("to"))}
+        if data.get("reason") == "reopen":
+            return _("Owner changed from %(from)s to %(to)s, who resolved it.") % values
+        return _("Owner changed from %(from)s to %(to)s.") % values
+    if kind == EventKind.PRIORITY:
+        text = _("Priority changed from “%(from)s” to “%(to)s”.") % {
+            "from": _label(Priority, data.get("from")),
+            "to": _label(Priority, data.get("to")),
+        }
+        if data.get("reason"):
+            text += " " + _("Reason: %(reason)s") % {"reason": data["reason"]}
+        return text
+    if kind == EventKind.HANDOFF_REQUESTED:
+        values = {
+            "team": data.get("to_team", ""),
+            "user": name(data.get("to_user")),
+            "reason": data.get("reason", ""),
+        }
+        if data.get("to_user"):
+            return _("Handoff to %(user)s (%(team)s) requested: %(reason)s") % values
+        return _("Handoff to team %(team)s requested: %(reason)s") % values
+    if kind == EventKind.HANDOFF_ACCEPTED:
+        return _("Handoff accepted.")
+    if kind == EventKind.HANDOFF_DECLINED:
+        return _("Handoff declined: %(reason)s") % {"reason": data.get("reason", "")}
+    if kind == EventKind.HANDOFF_CANCELLED:
+        return _("Handoff withdrawn.")
+    if kind == EventKind.HANDOFF_TIMED_OUT:
+        return _("Nobody answered the handoff in time; it went to the team lead.")
+    if kind == EventKind.TEAM:
+        return _("Team changed from %(from)s to %(to)s.") % {
+            "from": data.get("from", ""),
+            "to": data.get("to", ""),
+        }
+    if kind == EventKind.CONTRACTOR_TASK:
+        if data.get("due_at"):
+            return _("Contractor task for %(contractor)s added, due %(due)s.") % {
+                "contractor": data.get("contractor", ""),
+                "due": str(data["due_at"])[:16].replace("T", " "),
+            }
+        return _("Contractor task for %(contractor)s added.") % {
+            "contractor": data.get("contractor", "")
+        }
+    if kind == EventKind.CONTRACTOR_TASK_DONE:
+        values = {"outcome": data.get("outcome", "") or "—"}
+        if data.get("state") == ContractorTaskState.CANCELLED:
+            return _("Contractor task cancelled: %(outcome)s") % values
+        return _("Contractor task finished: %(outcome)s") % values
+    if kind == EventKind.RESOLVED:
+        text = _("Resolved: %(resolution)s.") % {
+            "resolution": _label(Resolution, data.get("resolution"))
+        }
+        if data.get("summary"):
+            text += " " + str(data["summary"])
+        return text
+    if kind == EventKind.REOPENED:
+        return _("Reopened (time %(count)s): %(reason)s") % {
+            "count": data.get("count", ""),
+            "reason": data.get("reason", ""),
+        }
+    if kind == EventKind.CLOSED:
+        return _("Closed.")
+    if kind == EventKind.OUTBOUND_FAILED:
+        return _("A message to the customer could not be sent.")
+    return _label(EventKind, kind)
+
+
+def _timeline(case: Case) -> list[dict[str, Any]]:
+    events = list(queries.timeline_of(case))
+    usernames: set[str] = set()
+    for event in events:
+        data = event.data if isinstance(event.data, dict) else {}
+        for key in ("owner", "from", "to", "to_user"):
+            if isinstance(data.get(key), str):
+                usernames.add(data[key])
+    names = (
+        {user.username: user.display_name for user in User.objects.filter(username__in=usernames)}
+        if usernames
+        else {}
+    )
+    return [
+        {
+            "event": event,
+            "text": describe_event(event, names),
+            "actor": event.actor.display_name if event.actor else _("the desk"),
+        }
+        for event in events
+    ]
+
+
+def _case_context(
+    request: HttpRequest,
+    case: Case,
+    bound: dict[str, forms.Form] | None = None,
+    failed_task: tuple[int, forms.Form] | None = None,
+) -> dict[str, Any]:
+    actor = _actor(request)
+    bound = bound or {}
+    handoff = queries.pending_handoff(case)
+    is_lead = actor.sees_all_teams or people.is_team_lead(actor, case.team)
+    may_manage = is_lead or actor.pk == case.owner_id
+    tasks = []
+    for task in queries.contractor_tasks_of(case):
+        form: forms.Form | None = None
+        if task.state == ContractorTaskState.OPEN:
+            if failed_task and failed_task[0] == task.pk:
+                form = failed_task[1]
+            else:
+                form = FinishTaskForm(auto_id=f"id_task{task.pk}_%s")
+        tasks.append({"task": task, "form": form})
+    defaults: dict[str, Callable[[], forms.Form]] = {
+        "reply_form": ReplyForm,
+        "note_form": NoteForm,
+        "handoff_form": lambda: HandoffForm(auto_id="id_handoff_%s"),
+        "decline_form": lambda: DeclineForm(auto_id="id_decline_%s"),
+        "task_form": lambda: ContractorTaskForm(auto_id="id_task_%s"),
+        "resolve_form": ResolveForm,
+        "reopen_form": lambda: ReopenForm(auto_id="id_reopen_%s"),
+    }
+    context: dict[str, Any] = {
+        "case": case,
+        "thread": list(queries.thread_of(case)),
+        "timeline": _timeline(case),
+        "handoff": handoff,
+        "tasks": tasks,
+        "may_manage": may_manage,
+        "may_answer": handoff is not None and services.can_answer_handoff(actor, handoff),
+        "may_cancel": handoff is not None
+        and (actor.pk in (handoff.from_user_id, case.owner_id) or is_lead),
+        "is_active": case.is_active,
+    }
+    for key, make in defaults.items():
+        context[key] = bound.get(key) or make()
+    return context
+
+
+@require_GET
+@login_required
+def case_detail(request: HttpRequest, number: int) -> HttpResponse:
+    case = _visible_case(_actor(request), number)
+    return _page(request, "desk/case.html", _case_context(request, case))
+
+
+def _after_success(request: HttpRequest, number: int, region: str, notice: str) -> HttpResponse:
+    """Show the case again after an action, or go home if the user can no longer see it (for
+    example after declining a handoff that was their only way in)."""
+    try:
+        case = queries.get_visible_case_by_number(_actor(request), number)
+    except NotFound:
+        messages.success(request, notice)
+        home_url = reverse("desk:home")
+        if _is_htmx(request):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = home_url
+            return response
+        return HttpResponseRedirect(home_url)
+    if _is_htmx(request):
+        context = _case_context(request, case)
+        context.update(region=region, notice=notice, oob=True)
+        return render(request, "desk/partials/case_regions.html", context)
+    messages.success(request, notice)
+    return HttpResponseRedirect(f"{case_url(case)}#{region}")
+
+
+def _after_failure(
+    request: HttpRequest,
+    case: Case,
+    region: str,
+    bound: dict[str, forms.Form],
+    failed_task: tuple[int, forms.Form] | None = None,
+) -> HttpResponse:
+    context = _case_context(request, case, bound, failed_task)
+    if _is_htmx(request):
+        context.update(region=region, only_region=True)
+        return render(request, "desk/partials/case_regions.html", context, status=422)
+    return _page(request, "desk/case.html", context, status=422)
+
+
+def _run(
+    request: HttpRequest,
+    case: Case,
+    *,
+    form: forms.Form,
+    form_name: str,
+    region: str,
+    action: Callable[[dict[str, Any]], str],
+    task_id: int | None = None,
+    back_home: bool = False,
+) -> HttpResponse:
+    """Validate the form, call the service through ``action`` (which returns the notice to
+    show) and answer; a DomainError becomes an error on the form."""
+    if form.is_valid():
+        try:
+            notice = action(form.cleaned_data)
+        except NotFound:
+            raise Http404("Not found.") from None
+        except DomainError as error:
+            form.add_error(None, error.detail)
+        else:
+            if back_home and not _is_htmx(request):
+                messages.success(request, notice)
+                return redirect("desk:home")
+            assert case.number is not None
+            return _after_success(request, case.number, region, notice)
+    if task_id is not None:
+        return _after_failure(request, case, region, {}, (task_id, form))
+    return _after_failure(request, case, region, {form_name: form})
+
+
+@require_POST
+@login_required
+def reply(request: HttpRequest, number: int) -> HttpResponse:
+    actor = _actor(request)
+    case = _visible_case(actor, number)
+
+    def act(data: dict[str, Any]) -> str:
+        services.add_message(
+            case.pk,
+            actor=actor,
+            body=data["body"],
+            kind=MessageKind.REPLY,
+            wait_for_customer=data["wait_for_customer"],
+        )
+        return _("Reply sent.")
+
+    return _run(
+        request, case, form=ReplyForm(request.POST), form_name="reply_form", region=ACTIVITY,
+        action=act,
+    )
+
+
+@require_POST
+@login_required
+def note(request: HttpRequest, number: int) -> HttpResponse:
+    actor = _actor(request)
+    case = _visible_case(actor, number)
+
+    def act(data: dict[str, Any]) -> str:
+        services.add_message(case.pk, actor=actor, body=data["body"], kind=MessageKind.NOTE)
+        return _("Note added.")
+
+    return _run(
+        request, case, form=NoteForm(request.POST), form_name="note_form", region=ACTIVITY,
+        action=act,
+    )
+
+
+@require_POST
+@login_required
+def request_handoff(request: HttpRequest, number: int) -> HttpResponse:
+    actor = _actor(request)
+    case = _visible_case(actor, number)
+
+    def act(data: dict[str, Any]) -> str:
+        handoff = services.request_handoff(
+            case.pk, actor=actor, to_team=data["to_team"], to_user=data["to_user"],
+            reason=data["reason"],
+        )
+        return _("Handoff to %(team)s requested; you own the case until it is accepted.") % {
+            "team": handoff.to_team.name
+        }
+
+    form = HandoffForm(request.POST, auto_id="id_handoff_%s")
+    return _run(
+        request, case, form=form, form_name="handoff_form", region=ACTIONS, action=act
+    )
+
+
+def _case_handoff(user: User, number: int, handoff_id: int) -> tuple[Case, Handoff]:
+    case = _visible_case(user, number)
+    try:
+        handoff = queries.get_visible_handoff(user, handoff_id)
+    except NotFound:
+        raise Http404("No such handoff.") from None
+    if handoff.case_id != case.pk:
+        raise Http404("No such handoff.")
+    return case, handoff
+
+
+class _NoFields(forms.Form):
+    pass
+
+
+@require_POST
+@login_required
+def accept_handoff(request: HttpRequest, number: int, handoff_id: int) -> HttpResponse:
+    actor = _actor(request)
+    case, handoff = _case_handoff(actor, number, handoff_id)
+
+    def act(data: dict[str, Any]) -> str:
+        services.accept_handoff(handoff.pk, actor=actor)
+        return _("You accepted the handoff of case #%(number)s.") % {"number": case.number}
+
+    return _run(
+        request, case, form=_NoFields(request.POST), form_name="accept", region=ACTIONS,
+        action=act,
+    )
+
+
+@require_POST
+@login_required
+def decline_handoff(request: HttpRequest, number: int, handoff_id: int) -> HttpResponse:
+    actor = _actor(request)
+    case, handoff = _case_handoff(actor, number, handoff_id)
+
+    def act(data: dict[str, Any]) -> str:
+        services.decline_handoff(handoff.pk, actor=actor, reason=data["reason"])
+        return _("You declined the handoff of case #%(number)s.") % {"number": case.number}
+
+    form = DeclineForm(request.POST, auto_id="id_decline_%s")
+    return _run(
+        request, case, form=form, form_name="decline_form", region=ACTIONS, action=act,
+        back_home=request.POST.get("back") == "home",
+    )
+
+
+@require_POST
+@login_required
+def cancel_handoff(request: HttpRequest, number: int, handoff_id: int) -> HttpResponse:
+    actor = _actor(request)
+    case, handoff = _case_handoff(actor, number, handoff_id)
+
+    def act(data: dict[str, Any]) -> str:
+        services.cancel_handoff(handoff.pk, actor=actor)
+        return _("Handoff withdrawn.")
+
+    return _run(
+        request, case, form=_NoFields(request.POST), form_name="cancel", region=ACTIONS,
+        action=act,
+    )
+
+
+@require_POST
+@login_required
+def add_task(request: HttpRequest, number: int) -> HttpResponse:
+    actor = _actor(request)
+    case = _visible_case(actor, number)
+
+    def act(data: dict[str, Any]) -> str:
+        services.add_contractor_task(
+            case.pk, actor=actor, contractor=data["contractor"], contact=data["contact"],
+            description=data["description"], due_at=data["due_at"], wait=data["wait"],
+        )
+        return _("Contractor task added.")
+
+    form = ContractorTaskForm(request.POST, auto_id="id_task_%s")
+    return _run(request, case, form=form, form_name="task_form", region=ACTIONS, action=act)
+
+
+@require_POST
+@login_required
+def finish_task(request: HttpRequest, number: int, task_id: int) -> HttpResponse:
+    actor = _actor(request)
+    case = _visible_case(actor, number)
+    if not case.contractor_tasks.filter(pk=task_id).exists():
+        raise Http404("No such task.")
+
+    def act(data: dict[str, Any]) -> str:
+        services.finish_contractor_task(
+            task_id, actor=actor, outcome=data["outcome"], cancelled=data["cancelled"]
+        )
+        return _("Contractor task finished.")
+
+    form = FinishTaskForm(request.POST, auto_id=f"id_task{task_id}_%s")
+    return _run(
+        request, case, form=form, form_name="finish", region=ACTIONS, action=act, task_id=task_id
+    )
+
+
+@require_POST
+@login_required
+def resolve(request: HttpRequest, number: int) -> HttpResponse:
+    actor = _actor(request)
+    case = _visible_case(actor, number)
+
+    def act(data: dict[str, Any]) -> str:
+        services.resolve(
+            case.pk, actor=actor, resolution=Resolution(data["resolution"]),
+            summary=data["summary"],
+        )
+        return _("Case resolved.")
+
+    return _run(
+        request, case, form=ResolveForm(request.POST), form_name="resolve_form", region=ACTIONS,
+        action=act,
+    )
+
+
+@require_POST
+@login_required
+def reopen(request: HttpRequest, number: int) -> HttpResponse:
+    actor = _actor(request)
+    case = _visible_case(actor, number)
+
+    def act(data: dict[str, Any]) -> str:
+        services.reopen(case.pk, actor=actor, reason=data["reason"])
+        return _("Case reopened.")
+
+    form = ReopenForm(request.POST, auto_id="id_reopen_%s")
+    return _run(request, case, form=form, form_name="reopen_form", region=ACTIONS, action=act)
+
+
+# --- logging a request for a customer -------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def new_case(request: HttpRequest) -> HttpResponse:
+    """Any staff member may open a case on a customer's behalf, e.g. after a call (R2)."""
+    actor = _actor(request)
+    if request.method == "POST":
+        form = NewCaseForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                with transaction.atomic():
+                    customer = people.find_or_create_customer(
+                        email=data["email"].strip(), name=data["name"].strip(),
+                        phone=data["phone"].strip(),
+                    )
+                    case = services.open_case(
+                        customer=customer, subject=data["subject"], body=data["body"],
+                        channel=Channel(data["channel"]), team=data["team"], actor=actor,
+                    )
+            except DomainError as error:
+                form.add_error(None, error.detail)
+            else:
+                return _after_opening(request, case)
+        return _page(request, "desk/new_case.html", {"form": form}, status=422)
+    initial: dict[str, Any] = {"channel": Channel.PHONE.value}
+    try:
+        initial["team"] = people.default_team()
+    except DomainError:
+        pass
+    return _page(request, "desk/new_case.html", {"form": NewCaseForm(initial=initial)})
+
+
+def _after_opening(request: HttpRequest, case: Case) -> HttpResponse:
+    if queries.visible_cases(_actor(request)).filter(pk=case.pk).exists():
+        messages.success(request, _("Case #%(number)s opened.") % {"number": case.number})
+        return redirect(case_url(case))
+    messages.success(
+        request,
+        _("Case #%(number)s opened: team %(team)s has it, and %(owner)s owns it.")
+        % {"number": case.number, "team": case.team.name, "owner": case.owner.display_name},
+    )
+    return redirect("desk:home")
