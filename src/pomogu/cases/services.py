@@ -46,11 +46,15 @@ def _event(case: Case, kind: EventKind, actor: User | None = None, **data: Any) 
 
 
 def _lock(case_id: int) -> Case:
-    """Lock the case row for the rest of the transaction (PostgreSQL: FOR UPDATE; SQLite takes
-    the database write lock at the start of every transaction, see decision 0003)."""
-    return Case.objects.select_for_update().select_related("customer", "team", "owner").get(
-        pk=case_id
-    )
+    """Lock the case row for the rest of the transaction, then read it with its relations.
+
+    The lock is taken on the bare row: with joins, PostgreSQL re-checks a waiting ``FOR UPDATE``
+    against the other transaction's new row and would drop the case from the result if its team
+    or owner changed meanwhile. SQLite takes the database write lock at the start of every
+    transaction (decision 0003), so the lock is implicit there.
+    """
+    Case.objects.select_for_update().filter(pk=case_id).values_list("pk").get()
+    return Case.objects.select_related("customer", "team", "owner").get(pk=case_id)
 
 
 def _move(
@@ -358,9 +362,8 @@ def can_answer_handoff(user: User, handoff: Handoff) -> bool:
 def _lock_pending_handoff(handoff_id: int) -> tuple[Handoff, Case]:
     handoff = Handoff.objects.select_related("to_team", "to_user").get(pk=handoff_id)
     case = _lock(handoff.case_id)
-    handoff = Handoff.objects.select_for_update().select_related("to_team", "to_user").get(
-        pk=handoff_id
-    )
+    Handoff.objects.select_for_update().filter(pk=handoff_id).values_list("pk").get()
+    handoff = Handoff.objects.select_related("to_team", "to_user").get(pk=handoff_id)
     if handoff.state != HandoffState.REQUESTED:
         raise InvalidTransition(
             _("This handoff was already %(state)s.")

@@ -1,0 +1,505 @@
+"""The agent desk: pages, forms and htmx fragments, driven through the Django test client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from pomogu.cases import services
+from pomogu.cases.choices import CaseState, EventKind, HandoffState, MessageKind
+from pomogu.cases.models import Case, ContractorTask, Handoff, Message
+from pomogu.contact.models import OutboxMessage
+from pomogu.core.testing import PASSWORD, Cast
+from pomogu.people.models import Customer, User
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def login(client: Client, user: User) -> Client:
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def case_url(case: Case, name: str = "case", **kwargs: Any) -> str:
+    return reverse(f"desk:{name}", kwargs={"number": case.number, **kwargs})
+
+
+def reload(case: Case) -> Case:
+    return Case.objects.get(pk=case.pk)
+
+
+# --- access ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/", "/team/support/", "/cases/new/", "/cases/1/"])
+def test_anonymous_is_redirected_to_login(cast: Cast, client: Client, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("desk:login"))
+
+
+def test_login_page_signs_in_and_lands_on_my_work(cast: Cast, client: Client) -> None:
+    page = client.get(reverse("desk:login"))
+    assert page.status_code == 200
+    assert b'name="username"' in page.content
+    response = client.post(
+        reverse("desk:login"), {"username": "bob", "password": PASSWORD}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("desk:home")
+    assert "My work" in response.content.decode()
+
+
+def test_logout_is_a_post(cast: Cast, client: Client) -> None:
+    login(client, cast.bob)
+    response = client.post(reverse("desk:logout"))
+    assert response.status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_bob_sees_his_case_in_my_work(cast: Cast, client: Client) -> None:
+    case = cast.open_case(subject="Router blinks red")
+    services.assign(case.pk, actor=cast.alice, to_user=cast.bob)
+    cast.open_case(subject="Someone else's", team=cast.billing)
+    login(client, cast.bob)
+    response = client.get("/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Router blinks red" in body
+    assert case_url(case) in body
+    assert "Someone else" not in body
+
+
+def test_page_shell_loads_local_htmx_without_inline_script(cast: Cast, client: Client) -> None:
+    login(client, cast.bob)
+    body = client.get("/").content.decode()
+    assert "/static/django_htmx/htmx-2.min.js" in body
+    assert "X-CSRFToken" in body
+    assert "<script>" not in body
+    assert "https://" not in body.split("<body", 1)[0]
+    assert " onclick=" not in body and " onchange=" not in body
+
+
+def test_carol_gets_404_on_a_support_case_and_its_team_queue(cast: Cast, client: Client) -> None:
+    case = cast.open_case()
+    login(client, cast.carol)
+    assert client.get(case_url(case)).status_code == 404
+    assert client.get(reverse("desk:team", kwargs={"slug": "support"})).status_code == 404
+    assert client.get(reverse("desk:team", kwargs={"slug": "billing"})).status_code == 200
+
+
+def test_carol_gets_404_on_every_post_action_for_a_support_case(
+    cast: Cast, client: Client
+) -> None:
+    case = cast.open_case()
+    owner = reload(case).owner
+    # A pending handoff inside support and an open contractor task, so every URL has an object.
+    other = cast.alice if owner.pk != cast.alice.pk else cast.bob
+    handoff = services.request_handoff(
+        case.pk, actor=owner, to_team=cast.support, to_user=other, reason="Take it"
+    )
+    task = services.add_contractor_task(
+        case.pk, actor=owner, contractor="ISP", description="Check the line"
+    )
+    login(client, cast.carol)
+    data = {"body": "x", "reason": "x", "to_team": cast.billing.pk, "resolution": "solved",
+            "contractor": "x", "description": "x", "outcome": "x"}  # fmt: skip
+    urls = [
+        case_url(case, "reply"),
+        case_url(case, "note"),
+        case_url(case, "request_handoff"),
+        case_url(case, "accept_handoff", handoff_id=handoff.pk),
+        case_url(case, "decline_handoff", handoff_id=handoff.pk),
+        case_url(case, "cancel_handoff", handoff_id=handoff.pk),
+        case_url(case, "add_task"),
+        case_url(case, "finish_task", task_id=task.pk),
+        case_url(case, "resolve"),
+        case_url(case, "reopen"),
+    ]
+    for url in urls:
+        assert client.post(url, data).status_code == 404, url
+        assert client.post(url, data, **HTMX).status_code == 404, url
+    assert Message.objects.filter(case=case).count() == 1
+    assert Handoff.objects.get(pk=handoff.pk).state == HandoffState.REQUESTED
+    assert ContractorTask.objects.get(pk=task.pk).outcome == ""
+
+
+def test_manager_sees_every_team_queue(cast: Cast, client: Client) -> None:
+    cast.open_case(subject="Billing question", team=cast.billing)
+    login(client, cast.mallory)
+    body = client.get("/team/billing/").content.decode()
+    assert "Billing question" in body
+    assert 'href="/team/support/"' in body
+
+
+def test_team_queue_filters_by_state(cast: Cast, client: Client) -> None:
+    open_one = cast.open_case(subject="Still broken")
+    done = cast.open_case(subject="All fixed")
+    owner = reload(done).owner
+    services.add_message(done.pk, actor=owner, body="Fixed it.")
+    services.resolve(done.pk, actor=owner)
+    login(client, cast.alice)
+    active = client.get("/team/support/").content.decode()
+    assert "Still broken" in active
+    assert "All fixed" not in active
+    resolved = client.get("/team/support/?state=resolved").content.decode()
+    assert "All fixed" in resolved
+    assert "Still broken" not in resolved
+    assert open_one.subject in client.get("/team/support/?state=all").content.decode()
+
+
+# --- the case page --------------------------------------------------------------------------
+
+
+def test_case_page_shows_thread_escaped_and_the_timeline(cast: Cast, client: Client) -> None:
+    case = cast.open_case(body="<script>alert(1)</script>\nsecond line")
+    services.add_message(case.pk, actor=cast.alice, body="Checking", kind=MessageKind.NOTE)
+    login(client, cast.alice)
+    body = client.get(case_url(case)).content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;<br>second line" in body
+    assert "<script>alert(1)" not in body
+    assert "msg--inbound" in body and "msg--note" in body
+    assert "Case opened (Email); team Technical support" in body
+    assert "Internal note added." in body
+
+
+def test_reply_by_plain_post_creates_reply_and_outbox_row(cast: Cast, client: Client) -> None:
+    case = cast.open_case()
+    login(client, cast.bob)
+    response = client.post(case_url(case, "reply"), {"body": "We are on it."})
+    assert response.status_code == 302
+    assert response["Location"] == case_url(case) + "#activity"
+    reply = Message.objects.get(case=case, kind=MessageKind.REPLY)
+    assert reply.author == cast.bob
+    assert OutboxMessage.objects.filter(message=reply, to_email="dave@customer.test").exists()
+    assert reload(case).state == CaseState.OPEN
+    assert "Reply sent." in client.get(response["Location"]).content.decode()
+
+
+def test_reply_by_htmx_returns_the_fragment_and_queues_mail(cast: Cast, client: Client) -> None:
+    case = cast.open_case()
+    login(client, cast.bob)
+    response = client.post(
+        case_url(case, "reply"), {"body": "Please restart the router.", "wait_for_customer": "on"},
+        **HTMX,
+    )  # fmt: skip
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.lstrip().startswith('<section id="activity"')
+    assert "Please restart the router." in body
+    assert 'id="actions" class="actions" hx-swap-oob="true"' in body
+    assert 'id="case-header" class="case-header" hx-swap-oob="true"' in body
+    assert "<html" not in body
+    reply = Message.objects.get(case=case, kind=MessageKind.REPLY)
+    assert OutboxMessage.objects.filter(message=reply).count() == 1
+    assert reload(case).state == CaseState.WAITING_CUSTOMER
+
+
+def test_note_is_internal_and_sends_nothing(cast: Cast, client: Client) -> None:
+    case = cast.open_case()
+    login(client, cast.bob)
+    response = client.post(case_url(case, "note"), {"body": "Customer is VIP"}, **HTMX)
+    assert response.status_code == 200
+    assert Message.objects.filter(case=case, kind=MessageKind.NOTE).count() == 1
+    assert not OutboxMessage.objects.filter(case=case).exists()
+
+
+def test_empty_reply_is_refused_next_to_the_form(cast: Cast, client: Client) -> None:
+    case = cast.open_case()
+    login(client, cast.bob)
+    response = client.post(case_url(case, "reply"), {"body": ""}, **HTMX)
+    assert response.status_code == 422
+    assert "This field is required." in response.content.decode()
+    assert not Message.objects.filter(case=case, kind=MessageKind.REPLY).exists()
+
+
+def test_handoff_to_billing_keeps_bob_owner_until_carol_accepts(
+    cast: Cast, client: Client
+) -> None:
+    case = cast.open_case()
+    owner = reload(case).owner
+    login(client, owner)
+    response = client.post(
+        case_url(case, "request_handoff"),
+        {"to_team": cast.billing.pk, "to_user": "", "reason": "It is an invoice question"},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    assert 'id="actions"' in response.content.decode()
+    handoff = Handoff.objects.get(case=case)
+    assert handoff.state == HandoffState.REQUESTED
+    assert reload(case).owner == owner
+
+    carol = login(Client(), cast.carol)
+    home = carol.get("/").content.decode()
+    assert case.subject in home
+    assert case_url(case, "accept_handoff", handoff_id=handoff.pk) in home
+    response = carol.post(case_url(case, "accept_handoff", handoff_id=handoff.pk))
+    assert response.status_code == 302
+    case = reload(case)
+    assert case.owner == cast.carol
+    assert case.team == cast.billing
+    assert "Handoff accepted." in carol.get(case_url(case)).content.decode()
+
+
+def test_decline_keeps_the_owner_and_shows_on_the_timeline(cast: Cast, client: Client) -> None:
+    case = cast.open_case()
+    owner = reload(case).owner
+    handoff = services.request_handoff(
+        case.pk, actor=owner, to_team=cast.billing, reason="Looks like billing"
+    )
+    carol = login(client, cast.carol)
+    response = carol.post(
+        case_url(case, "decline_handoff", handoff_id=handoff.pk),
+        {"reason": "No invoice involved", "back": "home"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("desk:home")
+    assert reload(case).owner == owner
+    assert Handoff.objects.get(pk=handoff.pk).state == HandoffState.DECLINED
+    # Carol no longer sees the case; its owner sees the refusal on the timeline.
+    assert carol.get(case_url(case)).status_code == 404
+    body = login(Client(), owner).get(case_url(case)).content.decode()
+    assert "Handoff declined: No invoice involved" in body
+
+
+def test_decline_by_htmx_when_the_case_leaves_sight_redirects_home(
+    cast: Cast, client: Client
+) -> None:
+    case = cast.open_case()
+    owner = reload(case).owner
+    handoff = services.request_handoff(case.pk, actor=owner, to_team=cast.billing, reason="?")
+    login(client, cast.carol)
+    response = client.post(
+        case_url(case, "decline_handoff", handoff_id=handoff.pk), {"reason": "Not ours"}, **HTMX
+    )
+    assert response["HX-Redirect"] == reverse("desk:home")
+
+
+def test_decline_without_reason_is_shown_not_saved(cast: Cast, client: Client) -> None:
+    case = cast.open_case()
+    owner = reload(case).owner
+    handoff = services.request_handoff(case.pk, actor=owner, to_team=cast.billing, reason="?")
+    login(client, cast.carol)
+    response = client.post(
+        case_url(case, "decline_handoff", handoff_id=handoff.pk), {"reason": "  "}, **HTMX
+    )
+    assert response.status_code == 422
+    assert Handoff.objects.get(pk=handoff.pk).state == HandoffState.REQUESTED
+
+
+def test_cancel_handoff_withdraws_it(cast: Cast, client: Client) -> None:
+    case = cast.open_case()
+    owner = reload(case).owner
+    handoff = services.request_handoff(case.pk, actor=owner, to_team=cast.billing, reason="?")
+    login(client, owner)
+    response = client.post(case_url(case, "cancel_handoff", handoff_id=handoff.pk), **HTMX)
+    assert response.status_code == 200
+    assert Handoff.objects.get(pk=handoff.pk).state == HandoffState.CANCELLED
+    assert "Handoff withdrawn." in response.content.decode()
+
+
+def test_second_handoff_while_one_waits_shows_the_domain_error(
+    cast: Cast, client: Client
+) -> None:
+    case = cast.open_case()
+    owner = reload(case).owner
+    services.request_handoff(case.pk, actor=owner, to_team=cast.billing, reason="?")
+    login(client, owner)
+    response = client.post(
+        case_url(case, "request_handoff"), {"to_team": cast.billing.pk, "reason": "again"}
+    )
+    assert response.status_code == 422
+    assert "A handoff of this case is already waiting for an answer." in (
+        response.content.decode()
+    )
+
+
+def test_resolve_before_any_reply_shows_the_error_not_a_500(cast: Cast, client: Client) -> None:
+    case = cast.open_case()
+    login(client, reload(case).owner)
+    for extra in ({}, HTMX):
+        response = client.post(
+            case_url(case, "resolve"), {"resolution": "solved", "summary": ""}, **extra
+        )
+        assert response.status_code == 422
+        assert "The customer has not had an answer yet." in response.content.decode()
+    assert reload(case).state == CaseState.NEW
+
+
+def test_resolve_then_reopen_through_the_desk(cast: Cast, client: Client) -> None:
+    case = cast.open_case()
+    login(client, reload(case).owner)
+    client.post(case_url(case, "reply"), {"body": "Fixed on our side."})
+    response = client.post(
+        case_url(case, "resolve"), {"resolution": "solved", "summary": "Line reset"}
+    )
+    assert response.status_code == 302
+    assert reload(case).state == CaseState.RESOLVED
+    response = client.post(case_url(case, "reopen"), {"reason": "It broke again"}, **HTMX)
+    assert response.status_code == 200
+    case = reload(case)
+    assert case.state == CaseState.OPEN
+    assert case.reopen_count == 1
+    assert "Reopened (time 1): It broke again" in response.content.decode()
+
+
+def test_contractor_task_is_added_and_finished(cast: Cast, client: Client) -> None:
+    case = cast.open_case()
+    login(client, reload(case).owner)
+    response = client.post(
+        case_url(case, "add_task"),
+        {"contractor": "City ISP", "description": "Repair the cable", "wait": "on",
+         "due_at": "2030-01-02T10:00"},
+        **HTMX,
+    )  # fmt: skip
+    assert response.status_code == 200
+    task = ContractorTask.objects.get(case=case)
+    assert reload(case).state == CaseState.WAITING_CONTRACTOR
+    response = client.post(
+        case_url(case, "finish_task", task_id=task.pk), {"outcome": "Cable replaced"}
+    )
+    assert response.status_code == 302
+    assert ContractorTask.objects.get(pk=task.pk).outcome == "Cable replaced"
+    assert reload(case).state == CaseState.OPEN
+
+
+# --- logging a request for a customer -------------------------------------------------------
+
+
+def test_logging_a_request_creates_a_case_with_created_by(cast: Cast, client: Client) -> None:
+    login(client, cast.bob)
+    page = client.get(reverse("desk:new_case")).content.decode()
+    assert f'<option value="{cast.support.pk}" selected>' in page
+    response = client.post(
+        reverse("desk:new_case"),
+        {"email": "", "phone": "+7 900 000-00-00", "name": "Gleb Caller",
+         "subject": "Called about a refund", "body": "He wants his money back.",
+         "channel": "phone", "team": cast.support.pk},
+    )  # fmt: skip
+    case = Case.objects.get(subject="Called about a refund")
+    assert response.status_code == 302
+    assert response["Location"] == case_url(case)
+    assert case.created_by == cast.bob
+    assert case.channel == "phone"
+    assert case.customer == Customer.objects.get(phone="+7 900 000-00-00")
+    assert case.events.filter(kind=EventKind.OPENED, data__on_behalf=True).exists()
+
+
+def test_logging_a_request_for_another_team_says_who_has_it(cast: Cast, client: Client) -> None:
+    login(client, cast.bob)
+    response = client.post(
+        reverse("desk:new_case"),
+        {"email": "dave@customer.test", "subject": "Invoice twice", "body": "Charged twice",
+         "channel": "email", "team": cast.billing.pk},
+        follow=True,
+    )  # fmt: skip
+    case = Case.objects.get(subject="Invoice twice")
+    assert case.created_by == cast.bob
+    assert case.customer == cast.dave
+    assert response.redirect_chain[-1][0] == reverse("desk:home")
+    body = response.content.decode()
+    assert f"Case #{case.number} opened: team Billing has it, and Carol Billing owns it." in body
+
+
+def test_logging_a_request_needs_a_contact(cast: Cast, client: Client) -> None:
+    login(client, cast.bob)
+    response = client.post(
+        reverse("desk:new_case"),
+        {"subject": "?", "body": "?", "channel": "phone", "team": cast.support.pk},
+    )
+    assert response.status_code == 422
+    assert "Give the customer&#x27;s email address or phone number." in response.content.decode()
+    response = client.post(
+        reverse("desk:new_case"),
+        {"email": "not an address", "subject": "?", "body": "?", "channel": "phone",
+         "team": cast.support.pk},
+    )  # fmt: skip
+    assert response.status_code == 422
+    assert "is not a valid email address" in response.content.decode()
+    assert not Case.objects.exists()
+
+
+# --- languages ------------------------------------------------------------------------------
+
+
+def test_russian_ui_by_accept_language(cast: Cast, client: Client) -> None:
+    login(client, cast.bob)
+    body = client.get("/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Моя работа" in body
+    assert 'lang="ru"' in body
+
+
+def test_language_switcher_sets_russian(cast: Cast, client: Client) -> None:
+    login(client, cast.bob)
+    response = client.post("/i18n/setlang/", {"language": "ru", "next": "/"})
+    assert response.status_code == 302
+    assert "Моя работа" in client.get("/").content.decode()
+    case = cast.open_case()
+    body = client.get(case_url(case)).content.decode()
+    assert "Обращение" in body or "обращени" in body
+
+
+# --- query budgets --------------------------------------------------------------------------
+
+
+def _make_cases(cast: Cast, count: int, owner: User) -> list[Case]:
+    made = []
+    for i in range(count):
+        case = cast.open_case(subject=f"Case {i}")
+        if reload(case).owner_id != owner.pk:
+            services.assign(case.pk, actor=cast.alice, to_user=owner)
+        made.append(case)
+    return made
+
+
+@pytest.mark.parametrize("count", [3, 20])
+def test_my_work_queries_do_not_grow_with_cases(
+    cast: Cast, client: Client, django_assert_max_num_queries: Any, count: int
+) -> None:
+    cases = _make_cases(cast, count, cast.bob)
+    for case in cases[:2]:
+        services.request_handoff(case.pk, actor=cast.bob, to_team=cast.billing, reason="?")
+    services.request_handoff(
+        cases[2].pk, actor=cast.bob, to_team=cast.support, to_user=cast.alice, reason="?"
+    )
+    login(client, cast.bob)
+    with django_assert_max_num_queries(MY_WORK_BUDGET):
+        response = client.get("/")
+    assert response.content.decode().count('class="badge badge--handoff"') == 3
+
+
+@pytest.mark.parametrize("count", [3, 20])
+def test_case_page_queries_do_not_grow_with_messages(
+    cast: Cast, client: Client, django_assert_max_num_queries: Any, count: int
+) -> None:
+    case = cast.open_case()
+    owner = reload(case).owner
+    for i in range(count):
+        services.add_message(case.pk, actor=owner, body=f"Reply {i}")
+        services.add_message(case.pk, actor=cast.alice, body=f"Note {i}", kind=MessageKind.NOTE)
+    services.add_contractor_task(case.pk, actor=owner, contractor="ISP", description="Fix")
+    services.request_handoff(case.pk, actor=owner, to_team=cast.billing, reason="?")
+    login(client, cast.alice)
+    with django_assert_max_num_queries(CASE_PAGE_BUDGET):
+        response = client.get(case_url(case))
+    assert response.status_code == 200
+    assert f"Reply {count - 1}" in response.content.decode()
+
+
+@pytest.mark.parametrize("count", [3, 20])
+def test_team_queue_queries_do_not_grow_with_cases(
+    cast: Cast, client: Client, django_assert_max_num_queries: Any, count: int
+) -> None:
+    _make_cases(cast, count, cast.bob)
+    login(client, cast.alice)
+    with django_assert_max_num_queries(TEAM_QUEUE_BUDGET):
+        response = client.get("/team/support/")
+    assert response.content.decode().count("Case ") >= count
+
+
+MY_WORK_BUDGET = 10  # measured: 7 (session, user, nav teams, my cases, teams, handoffs x2)
+CASE_PAGE_BUDGET = 16  # measured: 12
+TEAM_QUEUE_BUDGET = 10  # measured: 6
