@@ -164,7 +164,12 @@ def _sqlite(path: Path) -> dict[str, Any]:
                 "PRAGMA busy_timeout=20000;"
             ),
         },
-        "TEST": {"NAME": os.environ.get("POMOGU_TEST_DATABASE") or None},
+        # Tests use a file, like production, not shared-cache memory: its table locks ignore
+        # the busy timeout and would make concurrency tests test the wrong thing.
+        "TEST": {
+            "NAME": os.environ.get("POMOGU_TEST_DATABASE")
+            or str(path.parent / f"test-{path.stem}.sqlite3")
+        },
     }
 
 
