@@ -39,8 +39,13 @@ typecheck: $(STAMP)
 migrations-check: $(STAMP)
 	POMOGU_DATA_DIR=$$(mktemp -d) $(BIN)/pomogu makemigrations --check --dry-run
 
+# The suite on SQLite, then again on PostgreSQL when DATABASE_URL names one.
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -p no:cacheprovider
+	DATABASE_URL= $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -p no:cacheprovider
+	@if [[ "$${DATABASE_URL:-}" == postgres* ]]; then \
+	  echo "make: the suite again on PostgreSQL"; \
+	  $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -p no:cacheprovider; \
+	fi
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -12,7 +12,7 @@ api = NinjaAPI(
     title="pomogu",
     version="1",
     description="The pomogu service desk API. Authenticate with `Authorization: Bearer <token>` "
-    "(`pomogu token create USERNAME`). Errors are `{\"error\": code, \"detail\": text}`.",
+    '(`pomogu token create USERNAME`). Errors are `{"error": code, "detail": text}`.',
     auth=BearerToken(),
     urls_namespace="api",
     docs_url="/docs",

@@ -217,9 +217,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Domain settings that are about the installation rather than the desk's configuration.
 POMOGU = {
-    # How long a message may wait in the outbox before a retry gives up and marks it failed.
+    # How many attempts a temporarily failing outbound message gets before it is marked failed.
     "OUTBOX_MAX_ATTEMPTS": env_int("POMOGU_OUTBOX_MAX_ATTEMPTS", 8),
-    # Seconds between two passes of the in-process runner (the demo and `pomogu web --runner`).
+    # Seconds between two passes of the background runner (`pomogu demo`, `pomogu worker`).
     "RUNNER_INTERVAL": env_int("POMOGU_RUNNER_INTERVAL", 2),
 }
 

@@ -54,14 +54,19 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
     The answer shows the case even when it went to a team the caller cannot see."""
     actor = actor_of(request)
     customer = people.find_or_create_customer(
-        email=str(payload.customer.email or ""), name=payload.customer.name,
+        email=str(payload.customer.email or ""),
+        name=payload.customer.name,
         phone=payload.customer.phone,
     )
     team = resolve_team(payload.team) if payload.team is not None else None
     case = services.open_case(
-        customer=customer, subject=payload.subject, body=payload.body,
-        channel=Channel(payload.channel), team=team,
-        priority=Priority(PRIORITY_BY_NAME[payload.priority]), actor=actor,
+        customer=customer,
+        subject=payload.subject,
+        body=payload.body,
+        channel=Channel(payload.channel),
+        team=team,
+        priority=Priority(PRIORITY_BY_NAME[payload.priority]),
+        actor=actor,
     )
     created = queries.with_pending_handoff(
         Case.objects.select_related("customer", "team", "owner")
@@ -101,7 +106,10 @@ def add_message(request: HttpRequest, case_id: int, payload: MessageIn) -> Statu
     actor = actor_of(request)
     case = queries.get_visible_case(actor, case_id)
     message = services.add_message(
-        case.pk, actor=actor, body=payload.body, kind=MessageKind(payload.kind),
+        case.pk,
+        actor=actor,
+        body=payload.body,
+        kind=MessageKind(payload.kind),
         wait_for_customer=payload.wait_for_customer,
     )
     return Status(201, Message.objects.select_related("author").get(pk=message.pk))
@@ -163,7 +171,7 @@ def assign(request: HttpRequest, case_id: int, payload: AssignIn) -> Case:
 @router.post("/cases/{case_id}/resolve", response=CaseOut, summary="Resolve the case")
 def resolve(request: HttpRequest, case_id: int, payload: ResolveIn | None = None) -> Case:
     actor = actor_of(request)
-    payload = payload or ResolveIn()
+    payload = payload or ResolveIn(resolution="solved", summary="")
     case = queries.get_visible_case(actor, case_id)
     services.resolve(
         case.pk, actor=actor, resolution=Resolution(payload.resolution), summary=payload.summary
@@ -188,7 +196,8 @@ def close(request: HttpRequest, case_id: int) -> Case:
 
 
 @router.post(
-    "/cases/{case_id}/contractor-tasks", response={201: ContractorTaskOut},
+    "/cases/{case_id}/contractor-tasks",
+    response={201: ContractorTaskOut},
     summary="Add contractor work to the case",
 )
 def add_contractor_task(
@@ -197,17 +206,25 @@ def add_contractor_task(
     actor = actor_of(request)
     case = queries.get_visible_case(actor, case_id)
     task = services.add_contractor_task(
-        case.pk, actor=actor, contractor=payload.contractor, description=payload.description,
-        contact=payload.contact, due_at=payload.due_at, wait=payload.wait,
+        case.pk,
+        actor=actor,
+        contractor=payload.contractor,
+        description=payload.description,
+        contact=payload.contact,
+        due_at=payload.due_at,
+        wait=payload.wait,
     )
     return Status(201, task)
 
 
 @router.post(
-    "/contractor-tasks/{task_id}/finish", response=ContractorTaskOut,
+    "/contractor-tasks/{task_id}/finish",
+    response=ContractorTaskOut,
     summary="Record the contractor's result",
 )
-def finish_contractor_task(request: HttpRequest, task_id: int, payload: FinishTaskIn) -> ContractorTask:
+def finish_contractor_task(
+    request: HttpRequest, task_id: int, payload: FinishTaskIn
+) -> ContractorTask:
     actor = actor_of(request)
     task = ContractorTask.objects.filter(pk=task_id, case__in=queries.visible_cases(actor)).first()
     if task is None:

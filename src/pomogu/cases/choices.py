@@ -24,7 +24,12 @@ ACTIVE_STATES = (
 # or closed; "not our department" is no state at all.
 TRANSITIONS: dict[str, frozenset[str]] = {
     CaseState.NEW: frozenset(
-        {CaseState.OPEN, CaseState.WAITING_CUSTOMER, CaseState.WAITING_CONTRACTOR, CaseState.RESOLVED}
+        {
+            CaseState.OPEN,
+            CaseState.WAITING_CUSTOMER,
+            CaseState.WAITING_CONTRACTOR,
+            CaseState.RESOLVED,
+        }
     ),
     CaseState.OPEN: frozenset(
         {CaseState.WAITING_CUSTOMER, CaseState.WAITING_CONTRACTOR, CaseState.RESOLVED}

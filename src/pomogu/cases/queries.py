@@ -43,9 +43,7 @@ def get_visible_case(user: User, case_id: int) -> Case:
 
 def get_visible_case_by_number(user: User, number: int) -> Case:
     try:
-        return (
-            visible_cases(user).select_related("customer", "team", "owner").get(number=number)
-        )
+        return visible_cases(user).select_related("customer", "team", "owner").get(number=number)
     except (Case.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such case.") from None
 
@@ -56,8 +54,8 @@ def visible_handoffs(user: User) -> QuerySet[Handoff]:
 
 def get_visible_handoff(user: User, handoff_id: int) -> Handoff:
     try:
-        return visible_handoffs(user).select_related("case", "to_team", "to_user").get(
-            pk=handoff_id
+        return (
+            visible_handoffs(user).select_related("case", "to_team", "to_user").get(pk=handoff_id)
         )
     except (Handoff.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such handoff.") from None
@@ -93,9 +91,11 @@ def team_queue(team_id: int, *, states: tuple[str, ...] = ACTIVE_STATES) -> Quer
 
 
 def pending_handoff(case: Case) -> Handoff | None:
-    return case.handoffs.filter(state=HandoffState.REQUESTED).select_related(
-        "to_team", "to_user", "from_user"
-    ).first()
+    return (
+        case.handoffs.filter(state=HandoffState.REQUESTED)
+        .select_related("to_team", "to_user", "from_user")
+        .first()
+    )
 
 
 def with_pending_handoff(qs: QuerySet[Case]) -> QuerySet[Case]:

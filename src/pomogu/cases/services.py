@@ -14,7 +14,6 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from pomogu.cases.choices import (
-    ACTIVE_STATES,
     TRANSITIONS,
     CaseState,
     Channel,
@@ -175,8 +174,15 @@ def add_customer_message(
     if not body.strip():
         raise DomainError(_("The message is empty."), code="empty_body")
     message = Message.objects.create(
-        case=case, kind=MessageKind.INBOUND, customer=customer, author=actor, channel=channel,
-        body=body, body_html=body_html, message_id=message_id, raw_source=raw_source,
+        case=case,
+        kind=MessageKind.INBOUND,
+        customer=customer,
+        author=actor,
+        channel=channel,
+        body=body,
+        body_html=body_html,
+        message_id=message_id,
+        raw_source=raw_source,
         language=language,
     )
     _event(case, EventKind.MESSAGE, actor, message_id=message.pk)
@@ -226,13 +232,13 @@ def add_message(
     now = clock.now()
     delivered_by = ""
     if case.customer.email:
-        last_inbound = (
-            case.messages.filter(kind=MessageKind.INBOUND).exclude(message_id="").last()
-        )
+        last_inbound = case.messages.filter(kind=MessageKind.INBOUND).exclude(message_id="").last()
         headers = {}
         if last_inbound is not None:
-            headers = {"In-Reply-To": last_inbound.message_id,
-                       "References": last_inbound.message_id}
+            headers = {
+                "In-Reply-To": last_inbound.message_id,
+                "References": last_inbound.message_id,
+            }
         outbound = enqueue_email(
             to_email=case.customer.email,
             subject=reply_subject(case),
@@ -292,7 +298,9 @@ def _set_owner(case: Case, to_user: User, actor: User | None, **data: Any) -> No
     if to_user is None:
         raise InvariantViolation(_("A case must always have an owner."))
     _event(
-        case, EventKind.ASSIGNED, actor,
+        case,
+        EventKind.ASSIGNED,
+        actor,
         **{"from": case.owner.username if case.owner_id else None, "to": to_user.username},
         **data,
     )
@@ -344,8 +352,13 @@ def request_handoff(
         reason=reason.strip(),
     )
     _event(
-        case, EventKind.HANDOFF_REQUESTED, actor, handoff_id=handoff.pk, to_team=to_team.name,
-        to_user=to_user.username if to_user else None, reason=handoff.reason,
+        case,
+        EventKind.HANDOFF_REQUESTED,
+        actor,
+        handoff_id=handoff.pk,
+        to_team=to_team.name,
+        to_user=to_user.username if to_user else None,
+        reason=handoff.reason,
     )
     case.save(update_fields=["updated_at"])
     return handoff
@@ -410,8 +423,9 @@ def decline_handoff(handoff_id: int, *, actor: User, reason: str) -> Handoff:
     if not can_answer_handoff(actor, handoff):
         raise PermissionDenied(_("This handoff is addressed to someone else."))
     if not (reason or "").strip():
-        raise DomainError(_("Say why you decline, so the owner knows what to do."),
-                          code="reason_required")
+        raise DomainError(
+            _("Say why you decline, so the owner knows what to do."), code="reason_required"
+        )
     handoff.state = HandoffState.DECLINED
     handoff.decided_at = clock.now()
     handoff.decided_by = actor
@@ -463,11 +477,19 @@ def add_contractor_task(
     if not contractor.strip() or not description.strip():
         raise DomainError(_("Name the contractor and what they must do."), code="task_incomplete")
     task = ContractorTask.objects.create(
-        case=case, contractor=contractor.strip(), contact=contact.strip(),
-        description=description.strip(), due_at=due_at, created_by=actor,
+        case=case,
+        contractor=contractor.strip(),
+        contact=contact.strip(),
+        description=description.strip(),
+        due_at=due_at,
+        created_by=actor,
     )
     _event(
-        case, EventKind.CONTRACTOR_TASK, actor, task_id=task.pk, contractor=task.contractor,
+        case,
+        EventKind.CONTRACTOR_TASK,
+        actor,
+        task_id=task.pk,
+        contractor=task.contractor,
         due_at=due_at.isoformat() if due_at else None,
     )
     if wait:
@@ -492,8 +514,14 @@ def finish_contractor_task(
     task.finished_at = clock.now()
     task.outcome = outcome.strip()
     task.save(update_fields=["state", "finished_at", "outcome"])
-    _event(case, EventKind.CONTRACTOR_TASK_DONE, actor, task_id=task.pk, state=task.state,
-           outcome=task.outcome)
+    _event(
+        case,
+        EventKind.CONTRACTOR_TASK_DONE,
+        actor,
+        task_id=task.pk,
+        state=task.state,
+        outcome=task.outcome,
+    )
     still_open = case.contractor_tasks.filter(state=ContractorTaskState.OPEN).exists()
     if case.state == CaseState.WAITING_CONTRACTOR and not still_open:
         _move(case, CaseState.OPEN, actor)
@@ -512,9 +540,10 @@ def set_state(case_id: int, *, actor: User, state: CaseState) -> Case:
     if state not in (CaseState.OPEN, CaseState.WAITING_CUSTOMER, CaseState.WAITING_CONTRACTOR):
         raise InvalidTransition(_("Use resolve, close or reopen for that."))
     case = _lock(case_id)
-    if state == CaseState.WAITING_CONTRACTOR and not case.contractor_tasks.filter(
-        state=ContractorTaskState.OPEN
-    ).exists():
+    if (
+        state == CaseState.WAITING_CONTRACTOR
+        and not case.contractor_tasks.filter(state=ContractorTaskState.OPEN).exists()
+    ):
         raise DomainError(
             _("Add the contractor's task first, so their work has a record and a due date."),
             code="no_contractor_task",
@@ -528,8 +557,13 @@ def set_state(case_id: int, *, actor: User, state: CaseState) -> Case:
 def set_priority(case_id: int, *, actor: User | None, priority: Priority, reason: str = "") -> Case:
     case = _lock(case_id)
     if case.priority != priority:
-        _event(case, EventKind.PRIORITY, actor, **{"from": case.priority, "to": int(priority)},
-               reason=reason)
+        _event(
+            case,
+            EventKind.PRIORITY,
+            actor,
+            **{"from": case.priority, "to": int(priority)},
+            reason=reason,
+        )
         case.priority = priority
         case.save()
     return case
@@ -593,8 +627,14 @@ def _reopen(case: Case, actor: User | None, *, reason: str) -> None:
         keeper = people.stand_in_for(resolver)
         if keeper.pk != case.owner_id:
             _set_owner(case, keeper, actor, reason="reopen")
-    _event(case, EventKind.REOPENED, actor, reason=reason, count=case.reopen_count,
-           **{"from": previous})
+    _event(
+        case,
+        EventKind.REOPENED,
+        actor,
+        reason=reason,
+        count=case.reopen_count,
+        **{"from": previous},
+    )
 
 
 @transaction.atomic

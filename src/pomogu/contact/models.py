@@ -22,8 +22,9 @@ class OutboxKind(models.TextChoices):
 
 
 class OutboxMessage(models.Model):
-    """One email to send. ``rfc_message_id`` (the Message-ID header) is fixed when the row is written, so a retry after a
-    crash re-sends the same message (recipients' systems can de-duplicate), never a new one.
+    """One email to send. ``rfc_message_id`` (the Message-ID header) is fixed when the row is
+    written, so a retry after a crash re-sends the same message (recipients' systems can
+    de-duplicate), never a new one.
 
     ``dedupe_key`` makes an automated effect happen once (for example one acknowledgement per
     case): a second insert with the same key fails in the database.

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
-import socket
 import uuid
 
 from django.conf import settings
@@ -74,10 +73,14 @@ def enqueue_email(
 def _claim(row_id: int, now: dt.datetime) -> bool:
     """Take a due row for sending. A conditional UPDATE: exactly one worker wins; a row whose
     claim expired (the worker died) can be taken again."""
-    claimed = OutboxMessage.objects.filter(pk=row_id).filter(
-        Q(state=OutboxState.PENDING, next_attempt_at__lte=now)
-        | Q(state=OutboxState.SENDING, claimed_until__lt=now)
-    ).update(state=OutboxState.SENDING, claimed_until=now + dt.timedelta(seconds=CLAIM_SECONDS))
+    claimed = (
+        OutboxMessage.objects.filter(pk=row_id)
+        .filter(
+            Q(state=OutboxState.PENDING, next_attempt_at__lte=now)
+            | Q(state=OutboxState.SENDING, claimed_until__lt=now)
+        )
+        .update(state=OutboxState.SENDING, claimed_until=now + dt.timedelta(seconds=CLAIM_SECONDS))
+    )
     return claimed == 1
 
 
@@ -123,21 +126,30 @@ def send_due(*, limit: int = 100) -> int:
         row = OutboxMessage.objects.get(pk=row_id)
         try:
             send_one(row)
-        except (smtplib.SMTPException, OSError, socket.timeout) as error:
+        except (smtplib.SMTPException, OSError) as error:
             _record_failure(row, error)
             continue
+        except Exception as error:
+            # Not a delivery problem but a message we cannot build (a bad header, an encoding
+            # error): retrying cannot help, so it fails for good and the agent is told.
+            log.exception("outbox %s cannot be sent", row.pk)
+            _record_failure(row, error, permanent=True)
+            continue
         OutboxMessage.objects.filter(pk=row.pk).update(
-            state=OutboxState.SENT, sent_at=clock.now(), attempts=row.attempts + 1,
-            claimed_until=None, last_error="",
+            state=OutboxState.SENT,
+            sent_at=clock.now(),
+            attempts=row.attempts + 1,
+            claimed_until=None,
+            last_error="",
         )
         sent += 1
     return sent
 
 
-def _record_failure(row: OutboxMessage, error: Exception) -> None:
+def _record_failure(row: OutboxMessage, error: Exception, *, permanent: bool = False) -> None:
     attempts = row.attempts + 1
     text = f"{type(error).__name__}: {error}"[:2000]
-    permanent = _is_permanent(error)
+    permanent = permanent or _is_permanent(error)
     give_up = permanent or attempts >= settings.POMOGU["OUTBOX_MAX_ATTEMPTS"]
     with transaction.atomic():
         if give_up:
@@ -148,14 +160,21 @@ def _record_failure(row: OutboxMessage, error: Exception) -> None:
                 TimelineEvent.objects.create(
                     case_id=row.case_id,
                     kind=EventKind.OUTBOUND_FAILED,
-                    data={"outbox_id": row.pk, "to": row.to_email, "error": text,
-                          "permanent": permanent},
+                    data={
+                        "outbox_id": row.pk,
+                        "to": row.to_email,
+                        "error": text,
+                        "permanent": permanent,
+                    },
                 )
             log.warning("outbox %s failed for good: %s", row.pk, text)
         else:
             delay = min(BACKOFF_BASE_SECONDS * 2 ** (attempts - 1), BACKOFF_MAX_SECONDS)
             OutboxMessage.objects.filter(pk=row.pk).update(
-                state=OutboxState.PENDING, attempts=attempts, last_error=text,
-                claimed_until=None, next_attempt_at=clock.now() + dt.timedelta(seconds=delay),
+                state=OutboxState.PENDING,
+                attempts=attempts,
+                last_error=text,
+                claimed_until=None,
+                next_attempt_at=clock.now() + dt.timedelta(seconds=delay),
             )
             log.info("outbox %s will retry in %ss: %s", row.pk, delay, text)

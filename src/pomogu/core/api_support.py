@@ -31,8 +31,9 @@ def actor_of(request: HttpRequest) -> User:
     return user
 
 
-def _error(api: NinjaAPI, request: HttpRequest, status: int, code: str, detail: str,
-           **extra: object) -> HttpResponse:
+def _error(
+    api: NinjaAPI, request: HttpRequest, status: int, code: str, detail: str, **extra: object
+) -> HttpResponse:
     return api.create_response(request, {"error": code, "detail": detail, **extra}, status=status)
 
 

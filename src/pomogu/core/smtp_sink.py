@@ -20,7 +20,7 @@ class SinkHandler:
     # The SMTP reply to give at end of DATA; "" means "250 OK".
     reply: str = ""
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.reply:
             return self.reply
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)

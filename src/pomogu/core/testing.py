@@ -16,7 +16,7 @@ from pomogu.people import services as people
 from pomogu.people.choices import StaffRole
 from pomogu.people.models import Customer, Team, User
 
-PASSWORD = "correct horse battery staple"
+PASSWORD = "correct horse battery staple"  # noqa: S105 - the test cast's password
 
 
 @dataclass
@@ -32,8 +32,12 @@ class Cast:
     erin: Customer
 
     def open_case(
-        self, *, customer: Customer | None = None, team: Team | None = None,
-        subject: str = "Нет интернета с утра", body: str = "Здравствуйте, с 9 утра нет интернета.",
+        self,
+        *,
+        customer: Customer | None = None,
+        team: Team | None = None,
+        subject: str = "Нет интернета с утра",
+        body: str = "Здравствуйте, с 9 утра нет интернета.",
     ) -> Case:
         return cases.open_case(
             customer=customer or self.dave, team=team or self.support, subject=subject, body=body
@@ -41,13 +45,16 @@ class Cast:
 
 
 def make_cast() -> Cast:
-    alice = people.create_staff("alice", name="Alice Lead", email="alice@desk.test",
-                                password=PASSWORD)
+    alice = people.create_staff(
+        "alice", name="Alice Lead", email="alice@desk.test", password=PASSWORD
+    )
     bob = people.create_staff("bob", name="Bob Agent", email="bob@desk.test", password=PASSWORD)
-    carol = people.create_staff("carol", name="Carol Billing", email="carol@desk.test",
-                                password=PASSWORD)
-    mallory = people.create_staff("mallory", name="Mallory Manager", password=PASSWORD,
-                                  role=StaffRole.MANAGER)
+    carol = people.create_staff(
+        "carol", name="Carol Billing", email="carol@desk.test", password=PASSWORD
+    )
+    mallory = people.create_staff(
+        "mallory", name="Mallory Manager", password=PASSWORD, role=StaffRole.MANAGER
+    )
     root = people.create_staff("root", name="Root Admin", password=PASSWORD, role=StaffRole.ADMIN)
     support = people.create_team("Technical support", slug="support", lead=alice, is_default=True)
     people.add_member(support, bob)

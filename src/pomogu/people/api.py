@@ -56,7 +56,10 @@ def create_team(request: HttpRequest, payload: TeamIn) -> Status[Team]:
         raise DomainError(_("A team with this name or short name exists."), code="team_exists")
     lead = resolve_user(payload.lead) if payload.lead is not None else None
     team = services.create_team(
-        payload.name, slug=payload.slug, lead=lead, description=payload.description,
+        payload.name,
+        slug=payload.slug,
+        lead=lead,
+        description=payload.description,
         email=services.normalise_email(payload.email) if payload.email else "",
         is_default=payload.is_default,
     )
@@ -79,9 +82,7 @@ def visible_customers(user: User) -> QuerySet[Customer]:
         return Customer.objects.all()
     from pomogu.cases.queries import visible_cases
 
-    return Customer.objects.filter(
-        Exists(visible_cases(user).filter(customer=OuterRef("pk")))
-    )
+    return Customer.objects.filter(Exists(visible_cases(user).filter(customer=OuterRef("pk"))))
 
 
 @router.get("/customers", response=list[CustomerOut], summary="Customers the caller serves")

@@ -48,7 +48,11 @@ class Organisation(models.Model):
     name = models.CharField(_("name"), max_length=200)
     domains = models.JSONField(_("email domains"), default=list, blank=True)
     value = models.DecimalField(
-        _("yearly value"), max_digits=14, decimal_places=2, default=0, help_text=_("For money at risk")
+        _("yearly value"),
+        max_digits=14,
+        decimal_places=2,
+        default=0,
+        help_text=_("For money at risk"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -107,7 +111,9 @@ class Team(models.Model):
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="led_teams"
     )
     is_default = models.BooleanField(_("default team"), default=False)
-    members = models.ManyToManyField(User, through="Membership", related_name="teams")
+    members: models.ManyToManyField[User, Membership] = models.ManyToManyField(
+        User, through="Membership", related_name="teams"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -152,8 +158,12 @@ class Absence(models.Model):
     class Meta:
         verbose_name = _("absence")
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="absence_ends_after_start"),
-            models.CheckConstraint(condition=~Q(deputy=models.F("user")), name="absence_deputy_not_self"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="absence_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=~Q(deputy=models.F("user")), name="absence_deputy_not_self"
+            ),
         ]
         indexes = [models.Index(fields=["user", "ends_at"])]
 

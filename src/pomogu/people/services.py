@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from email.headerregistry import Address
 from email.errors import HeaderParseError
+from email.headerregistry import Address
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -26,7 +26,7 @@ from pomogu.people.models import (
     User,
 )
 
-TOKEN_PREFIX = "pmg_"
+TOKEN_PREFIX = "pmg_"  # noqa: S105 - a public prefix that marks our tokens, not a secret
 _EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"\\]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]{2,}$")
 
 
@@ -39,8 +39,10 @@ def normalise_email(raw: str) -> str:
     """
     value = (raw or "").strip()
     if not value or not _EMAIL_RE.match(value):
-        raise InvalidInput(_("%(value)s is not a valid email address") % {"value": value or "''"},
-                           code="invalid_email")
+        raise InvalidInput(
+            _("%(value)s is not a valid email address") % {"value": value or "''"},
+            code="invalid_email",
+        )
     try:
         address = Address(addr_spec=value)
     except (HeaderParseError, ValueError, IndexError):
@@ -61,8 +63,10 @@ def find_or_create_customer(
     email = normalise_email(email) if email else ""
     phone = phone.strip()
     if not email and not phone:
-        raise InvalidInput(_("A customer needs an email address or a phone number."),
-                           code="customer_contact_missing")
+        raise InvalidInput(
+            _("A customer needs an email address or a phone number."),
+            code="customer_contact_missing",
+        )
     existing = None
     if email:
         existing = Customer.objects.filter(email__iexact=email).first()
@@ -88,7 +92,10 @@ def find_or_create_customer(
     try:
         with transaction.atomic():
             return Customer.objects.create(
-                email=email, name=name.strip(), phone=phone, organisation=organisation,
+                email=email,
+                name=name.strip(),
+                phone=phone,
+                organisation=organisation,
                 language=language,
             )
     except IntegrityError:
@@ -107,8 +114,13 @@ def create_staff(
 ) -> User:
     first, _sep, last = name.partition(" ")
     user = User(
-        username=username, first_name=first, last_name=last, email=email, role=role,
-        language=language, is_staff=role == StaffRole.ADMIN,
+        username=username,
+        first_name=first,
+        last_name=last,
+        email=email,
+        role=role,
+        language=language,
+        is_staff=role == StaffRole.ADMIN,
         is_superuser=role == StaffRole.ADMIN,
     )
     if password:
@@ -121,13 +133,22 @@ def create_staff(
 
 @transaction.atomic
 def create_team(
-    name: str, *, slug: str, lead: User | None = None, description: str = "",
-    email: str = "", is_default: bool = False,
+    name: str,
+    *,
+    slug: str,
+    lead: User | None = None,
+    description: str = "",
+    email: str = "",
+    is_default: bool = False,
 ) -> Team:
     if is_default:
         Team.objects.filter(is_default=True).update(is_default=False)
     team = Team.objects.create(
-        name=name, slug=slug, lead=lead, description=description, email=email,
+        name=name,
+        slug=slug,
+        lead=lead,
+        description=description,
+        email=email,
         is_default=is_default,
     )
     if lead is not None:
@@ -234,9 +255,10 @@ def pick_owner(team: Team, at: dt.datetime | None = None) -> User:
 
 
 def is_team_lead(user: User, team: Team) -> bool:
-    return team.lead_id == user.pk or Membership.objects.filter(
-        team=team, user=user, role=TeamRole.LEAD
-    ).exists()
+    return (
+        team.lead_id == user.pk
+        or Membership.objects.filter(team=team, user=user, role=TeamRole.LEAD).exists()
+    )
 
 
 def is_member(user: User, team: Team) -> bool:

@@ -6,164 +6,509 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('people', '0001_initial_people'),
+        ("people", "0001_initial_people"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Case',
+            name="Case",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveBigIntegerField(editable=False, null=True, unique=True, verbose_name='number')),
-                ('subject', models.CharField(max_length=300, verbose_name='subject')),
-                ('state', models.CharField(choices=[('new', 'New'), ('open', 'Open'), ('waiting_customer', 'Waiting on customer'), ('waiting_contractor', 'Waiting on contractor'), ('resolved', 'Resolved'), ('closed', 'Closed')], default='new', max_length=24, verbose_name='state')),
-                ('priority', models.PositiveSmallIntegerField(choices=[(1, 'Low'), (2, 'Normal'), (3, 'High'), (4, 'Urgent')], default=2, verbose_name='priority')),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('web', 'Web form'), ('portal', 'Portal'), ('api', 'API'), ('phone', 'Phone'), ('chat', 'Chat'), ('in_person', 'In person')], default='email', max_length=16, verbose_name='channel')),
-                ('language', models.CharField(blank=True, default='', max_length=8, verbose_name='language')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('first_response_at', models.DateTimeField(blank=True, null=True)),
-                ('last_customer_message_at', models.DateTimeField(blank=True, null=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('resolution', models.CharField(blank=True, choices=[('solved', 'Solved'), ('workaround', 'Solved with a workaround'), ('answered', 'Question answered'), ('duplicate', 'Duplicate of another case'), ('withdrawn', 'Withdrawn by the customer')], default='', max_length=16)),
-                ('resolution_summary', models.TextField(blank=True, default='')),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('reopen_count', models.PositiveIntegerField(default=0)),
-                ('created_by', models.ForeignKey(blank=True, help_text='The staff member who logged the request for the customer, if any', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='people.customer')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='owned_cases', to=settings.AUTH_USER_MODEL)),
-                ('resolved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='people.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "number",
+                    models.PositiveBigIntegerField(
+                        editable=False, null=True, unique=True, verbose_name="number"
+                    ),
+                ),
+                ("subject", models.CharField(max_length=300, verbose_name="subject")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("open", "Open"),
+                            ("waiting_customer", "Waiting on customer"),
+                            ("waiting_contractor", "Waiting on contractor"),
+                            ("resolved", "Resolved"),
+                            ("closed", "Closed"),
+                        ],
+                        default="new",
+                        max_length=24,
+                        verbose_name="state",
+                    ),
+                ),
+                (
+                    "priority",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "Low"), (2, "Normal"), (3, "High"), (4, "Urgent")],
+                        default=2,
+                        verbose_name="priority",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("email", "Email"),
+                            ("web", "Web form"),
+                            ("portal", "Portal"),
+                            ("api", "API"),
+                            ("phone", "Phone"),
+                            ("chat", "Chat"),
+                            ("in_person", "In person"),
+                        ],
+                        default="email",
+                        max_length=16,
+                        verbose_name="channel",
+                    ),
+                ),
+                (
+                    "language",
+                    models.CharField(blank=True, default="", max_length=8, verbose_name="language"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("first_response_at", models.DateTimeField(blank=True, null=True)),
+                ("last_customer_message_at", models.DateTimeField(blank=True, null=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "resolution",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("solved", "Solved"),
+                            ("workaround", "Solved with a workaround"),
+                            ("answered", "Question answered"),
+                            ("duplicate", "Duplicate of another case"),
+                            ("withdrawn", "Withdrawn by the customer"),
+                        ],
+                        default="",
+                        max_length=16,
+                    ),
+                ),
+                ("resolution_summary", models.TextField(blank=True, default="")),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("reopen_count", models.PositiveIntegerField(default=0)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The staff member who logged the request for the customer, if any",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases",
+                        to="people.customer",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="owned_cases",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases",
+                        to="people.team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'case',
+                "verbose_name": "case",
             },
         ),
         migrations.CreateModel(
-            name='ContractorTask',
+            name="ContractorTask",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('contractor', models.CharField(max_length=200, verbose_name='contractor')),
-                ('contact', models.CharField(blank=True, default='', max_length=200, verbose_name='contractor contact')),
-                ('description', models.TextField(verbose_name='what they must do')),
-                ('state', models.CharField(choices=[('open', 'In progress'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='open', max_length=16)),
-                ('due_at', models.DateTimeField(blank=True, null=True, verbose_name='due')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('outcome', models.TextField(blank=True, default='')),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contractor_tasks', to='cases.case')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("contractor", models.CharField(max_length=200, verbose_name="contractor")),
+                (
+                    "contact",
+                    models.CharField(
+                        blank=True, default="", max_length=200, verbose_name="contractor contact"
+                    ),
+                ),
+                ("description", models.TextField(verbose_name="what they must do")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("open", "In progress"),
+                            ("done", "Done"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("due_at", models.DateTimeField(blank=True, null=True, verbose_name="due")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("outcome", models.TextField(blank=True, default="")),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contractor_tasks",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'contractor task',
-                'ordering': ['created_at'],
+                "verbose_name": "contractor task",
+                "ordering": ["created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Handoff',
+            name="Handoff",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.TextField(verbose_name='reason')),
-                ('state', models.CharField(choices=[('requested', 'Waiting for acceptance'), ('accepted', 'Accepted'), ('declined', 'Declined'), ('timed_out', 'Timed out'), ('cancelled', 'Cancelled')], default='requested', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('due_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decline_reason', models.TextField(blank=True, default='')),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='handoffs', to='cases.case')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('from_team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='people.team')),
-                ('from_user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='handoffs_sent', to=settings.AUTH_USER_MODEL)),
-                ('to_team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='handoffs_in', to='people.team')),
-                ('to_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='handoffs_received', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.TextField(verbose_name="reason")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("requested", "Waiting for acceptance"),
+                            ("accepted", "Accepted"),
+                            ("declined", "Declined"),
+                            ("timed_out", "Timed out"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="requested",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("due_at", models.DateTimeField(blank=True, null=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("decline_reason", models.TextField(blank=True, default="")),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="handoffs",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "from_team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="people.team",
+                    ),
+                ),
+                (
+                    "from_user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="handoffs_sent",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "to_team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="handoffs_in",
+                        to="people.team",
+                    ),
+                ),
+                (
+                    "to_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="handoffs_received",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'handoff',
-                'ordering': ['-created_at'],
+                "verbose_name": "handoff",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('inbound', 'From the customer'), ('reply', 'Reply to the customer'), ('note', 'Internal note')], max_length=16)),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('web', 'Web form'), ('portal', 'Portal'), ('api', 'API'), ('phone', 'Phone'), ('chat', 'Chat'), ('in_person', 'In person')], default='email', max_length=16)),
-                ('body', models.TextField(verbose_name='text')),
-                ('body_html', models.TextField(blank=True, default='', help_text='Sanitised HTML, if any')),
-                ('language', models.CharField(blank=True, default='', max_length=8)),
-                ('message_id', models.CharField(blank=True, db_index=True, default='', max_length=998)),
-                ('raw_source', models.BinaryField(blank=True, help_text='The bytes as received, if any', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='cases.case')),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='messages', to='people.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("inbound", "From the customer"),
+                            ("reply", "Reply to the customer"),
+                            ("note", "Internal note"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("email", "Email"),
+                            ("web", "Web form"),
+                            ("portal", "Portal"),
+                            ("api", "API"),
+                            ("phone", "Phone"),
+                            ("chat", "Chat"),
+                            ("in_person", "In person"),
+                        ],
+                        default="email",
+                        max_length=16,
+                    ),
+                ),
+                ("body", models.TextField(verbose_name="text")),
+                (
+                    "body_html",
+                    models.TextField(blank=True, default="", help_text="Sanitised HTML, if any"),
+                ),
+                ("language", models.CharField(blank=True, default="", max_length=8)),
+                (
+                    "message_id",
+                    models.CharField(blank=True, db_index=True, default="", max_length=998),
+                ),
+                (
+                    "raw_source",
+                    models.BinaryField(
+                        blank=True, help_text="The bytes as received, if any", null=True
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="messages",
+                        to="people.customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'message',
-                'ordering': ['created_at', 'id'],
+                "verbose_name": "message",
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='TimelineEvent',
+            name="TimelineEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('opened', 'Case opened'), ('message', 'Message from the customer'), ('reply', 'Reply sent'), ('note', 'Note added'), ('state', 'State changed'), ('assigned', 'Owner changed'), ('priority', 'Priority changed'), ('handoff_requested', 'Handoff requested'), ('handoff_accepted', 'Handoff accepted'), ('handoff_declined', 'Handoff declined'), ('handoff_cancelled', 'Handoff cancelled'), ('handoff_timed_out', 'Handoff timed out'), ('team', 'Team changed'), ('contractor_task', 'Contractor task added'), ('contractor_task_done', 'Contractor task finished'), ('resolved', 'Resolved'), ('reopened', 'Reopened'), ('closed', 'Closed'), ('outbound_failed', 'Outbound message failed')], max_length=32)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='cases.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("opened", "Case opened"),
+                            ("message", "Message from the customer"),
+                            ("reply", "Reply sent"),
+                            ("note", "Note added"),
+                            ("state", "State changed"),
+                            ("assigned", "Owner changed"),
+                            ("priority", "Priority changed"),
+                            ("handoff_requested", "Handoff requested"),
+                            ("handoff_accepted", "Handoff accepted"),
+                            ("handoff_declined", "Handoff declined"),
+                            ("handoff_cancelled", "Handoff cancelled"),
+                            ("handoff_timed_out", "Handoff timed out"),
+                            ("team", "Team changed"),
+                            ("contractor_task", "Contractor task added"),
+                            ("contractor_task_done", "Contractor task finished"),
+                            ("resolved", "Resolved"),
+                            ("reopened", "Reopened"),
+                            ("closed", "Closed"),
+                            ("outbound_failed", "Outbound message failed"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("data", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="cases.case",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'timeline event',
-                'ordering': ['created_at', 'id'],
+                "verbose_name": "timeline event",
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['owner', 'state', '-updated_at'], name='case_owner_queue'),
+            model_name="case",
+            index=models.Index(fields=["owner", "state", "-updated_at"], name="case_owner_queue"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['team', 'state', '-updated_at'], name='case_team_queue'),
+            model_name="case",
+            index=models.Index(fields=["team", "state", "-updated_at"], name="case_team_queue"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['customer', '-created_at'], name='case_customer_history'),
+            model_name="case",
+            index=models.Index(fields=["customer", "-created_at"], name="case_customer_history"),
         ),
         migrations.AddConstraint(
-            model_name='case',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['new', 'open', 'waiting_customer', 'waiting_contractor', 'resolved', 'closed'])), name='case_state_valid'),
+            model_name="case",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "state__in",
+                        [
+                            "new",
+                            "open",
+                            "waiting_customer",
+                            "waiting_contractor",
+                            "resolved",
+                            "closed",
+                        ],
+                    )
+                ),
+                name="case_state_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='case',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('state__in', ['resolved', 'closed']), _negated=True), ('resolved_at__isnull', False), _connector='OR'), name='case_resolved_has_time'),
+            model_name="case",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("state__in", ["resolved", "closed"]), _negated=True),
+                    ("resolved_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="case_resolved_has_time",
+            ),
         ),
         migrations.AddIndex(
-            model_name='handoff',
-            index=models.Index(fields=['to_user', 'state'], name='handoff_to_user'),
+            model_name="handoff",
+            index=models.Index(fields=["to_user", "state"], name="handoff_to_user"),
         ),
         migrations.AddIndex(
-            model_name='handoff',
-            index=models.Index(fields=['to_team', 'state'], name='handoff_to_team'),
+            model_name="handoff",
+            index=models.Index(fields=["to_team", "state"], name="handoff_to_team"),
         ),
         migrations.AddConstraint(
-            model_name='handoff',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'requested')), fields=('case',), name='one_pending_handoff_per_case'),
+            model_name="handoff",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "requested")),
+                fields=("case",),
+                name="one_pending_handoff_per_case",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['case', 'created_at'], name='message_thread'),
+            model_name="message",
+            index=models.Index(fields=["case", "created_at"], name="message_thread"),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.CheckConstraint(condition=models.Q(('kind', 'inbound'), ('author__isnull', False), _connector='OR'), name='message_staff_has_author'),
+            model_name="message",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind", "inbound"), ("author__isnull", False), _connector="OR"),
+                name="message_staff_has_author",
+            ),
         ),
         migrations.AddIndex(
-            model_name='timelineevent',
-            index=models.Index(fields=['case', 'created_at'], name='timeline_of_case'),
+            model_name="timelineevent",
+            index=models.Index(fields=["case", "created_at"], name="timeline_of_case"),
         ),
     ]

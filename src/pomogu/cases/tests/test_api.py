@@ -98,8 +98,9 @@ def test_reply_is_queued_for_the_customer(cast: Cast, api: Any) -> None:
 
 def test_note_is_not_sent_to_anyone(cast: Cast, api: Any) -> None:
     case = cast.open_case()
-    response = api("alice").post(f"/cases/{case.pk}/messages", {"body": "Проверить линию",
-                                                                 "kind": "note"})
+    response = api("alice").post(
+        f"/cases/{case.pk}/messages", {"body": "Проверить линию", "kind": "note"}
+    )
     assert response.status_code == 201
     assert not OutboxMessage.objects.exists()
 
@@ -179,7 +180,9 @@ def test_invalid_case_is_a_422_with_json(cast: Cast, api: Any, payload: dict[str
 def test_malformed_json_is_a_400(cast: Cast, api: Any) -> None:
     client = api("bob")
     response = client.client.post(
-        "/api/v1/cases", data=b'{"subject": ', content_type="application/json",
+        "/api/v1/cases",
+        data=b'{"subject": ',
+        content_type="application/json",
         headers=client.headers,
     )
     assert response.status_code in (400, 422)
@@ -226,12 +229,18 @@ def test_every_object_endpoint_answers_404_to_an_outsider(cast: Cast, api: Any) 
     services.add_message(case.pk, actor=case.owner, body="Смотрим")
     # A handoff between two support members: invisible to billing.
     services.assign(case.pk, actor=cast.alice, to_user=cast.alice)
-    handoff = services.request_handoff(case.pk, actor=cast.alice, to_team=cast.support,
-                                       to_user=cast.bob, reason="тебе")
-    task = services.add_contractor_task(case.pk, actor=cast.alice, contractor="ООО Кабель",
-                                        description="кабель", wait=False)
-    ids = {"case_id": case.pk, "handoff_id": handoff.pk, "task_id": task.pk,
-           "customer_id": cast.dave.pk}
+    handoff = services.request_handoff(
+        case.pk, actor=cast.alice, to_team=cast.support, to_user=cast.bob, reason="тебе"
+    )
+    task = services.add_contractor_task(
+        case.pk, actor=cast.alice, contractor="ООО Кабель", description="кабель", wait=False
+    )
+    ids = {
+        "case_id": case.pk,
+        "handoff_id": handoff.pk,
+        "task_id": task.pk,
+        "customer_id": cast.dave.pk,
+    }
     not_object_scoped = {"team_ref"}  # teams are not secret from staff; admin rules apply
     carol = api("carol")
     checked = 0
@@ -240,10 +249,8 @@ def test_every_object_endpoint_answers_404_to_an_outsider(cast: Cast, api: Any) 
         if not params or set(params) <= not_object_scoped:
             continue
         url = PATH_PARAM.sub(lambda m: str(ids[m.group(1)]), path)
-        if method == "GET":
-            response = carol.get(url)
-        else:
-            response = carol.post(url, _bodies().get(path, {}))
+        body = _bodies().get(path, {})
+        response = carol.get(url) if method == "GET" else carol.post(url, body)
         assert response.status_code == 404, (method, path, response.status_code, response.content)
         assert response.json()["error"] == "not_found"
         assert "Нет интернета" not in response.content.decode()

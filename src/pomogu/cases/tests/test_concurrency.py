@@ -45,8 +45,9 @@ def test_two_people_accepting_one_handoff_give_it_one_owner(cast: Cast) -> None:
     frank = people.create_staff("frank", name="Frank Billing")
     people.add_member(cast.billing, frank)
     case = cast.open_case()
-    handoff = services.request_handoff(case.pk, actor=case.owner, to_team=cast.billing,
-                                       reason="Счёт")
+    handoff = services.request_handoff(
+        case.pk, actor=case.owner, to_team=cast.billing, reason="Счёт"
+    )
     results = race(
         lambda: services.accept_handoff(handoff.pk, actor=cast.carol),
         lambda: services.accept_handoff(handoff.pk, actor=frank),
@@ -67,10 +68,12 @@ def test_two_handoff_requests_at_once_leave_one_waiting(cast: Cast) -> None:
     case = cast.open_case()
     services.assign(case.pk, actor=cast.alice, to_user=cast.alice)
     results = race(
-        lambda: services.request_handoff(case.pk, actor=cast.alice, to_team=cast.billing,
-                                         reason="a"),
-        lambda: services.request_handoff(case.pk, actor=cast.alice, to_team=cast.billing,
-                                         reason="b"),
+        lambda: services.request_handoff(
+            case.pk, actor=cast.alice, to_team=cast.billing, reason="a"
+        ),
+        lambda: services.request_handoff(
+            case.pk, actor=cast.alice, to_team=cast.billing, reason="b"
+        ),
     )
     assert sum(isinstance(r, Handoff) for r in results) == 1, results
     assert Handoff.objects.filter(case=case, state=HandoffState.REQUESTED).count() == 1

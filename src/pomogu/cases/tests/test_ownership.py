@@ -42,8 +42,12 @@ def test_owner_is_the_least_loaded_present_member(cast: Cast) -> None:
 
 def test_absent_member_gets_no_new_cases(cast: Cast) -> None:
     now = clock.now()
-    people.add_absence(cast.bob, starts_at=now - dt.timedelta(hours=1),
-                       ends_at=now + dt.timedelta(days=3), deputy=cast.alice)
+    people.add_absence(
+        cast.bob,
+        starts_at=now - dt.timedelta(hours=1),
+        ends_at=now + dt.timedelta(days=3),
+        deputy=cast.alice,
+    )
     owners = {cast.open_case().owner for _ in range(3)}
     assert owners == {cast.alice}
 
@@ -51,8 +55,12 @@ def test_absent_member_gets_no_new_cases(cast: Cast) -> None:
 def test_team_with_everyone_away_gives_the_case_to_the_leads_deputy(cast: Cast) -> None:
     now = clock.now()
     for user in (cast.alice, cast.bob):
-        people.add_absence(user, starts_at=now - dt.timedelta(hours=1),
-                           ends_at=now + dt.timedelta(days=1), deputy=cast.mallory)
+        people.add_absence(
+            user,
+            starts_at=now - dt.timedelta(hours=1),
+            ends_at=now + dt.timedelta(days=1),
+            deputy=cast.mallory,
+        )
     assert cast.open_case().owner == cast.mallory
 
 
@@ -133,8 +141,9 @@ def test_declined_handoff_stays_with_sender_and_is_recorded(cast: Cast) -> None:
 
 def test_decline_needs_a_reason(cast: Cast) -> None:
     case = cast.open_case()
-    handoff = services.request_handoff(case.pk, actor=cast.alice, to_team=cast.billing,
-                                       reason="счёт")
+    handoff = services.request_handoff(
+        case.pk, actor=cast.alice, to_team=cast.billing, reason="счёт"
+    )
     with pytest.raises(DomainError) as refused:
         services.decline_handoff(handoff.pk, actor=cast.carol, reason="  ")
     assert refused.value.code == "reason_required"
@@ -161,14 +170,18 @@ def test_only_one_handoff_waits_at_a_time(cast: Cast) -> None:
     assert refused.value.code == "handoff_pending"
     # The database says the same, whatever a service might forget.
     with pytest.raises(IntegrityError), transaction.atomic():
-        Handoff.objects.create(case=case, from_user=cast.alice, from_team=cast.support,
-                               to_team=cast.billing, reason="c")
+        Handoff.objects.create(
+            case=case,
+            from_user=cast.alice,
+            from_team=cast.support,
+            to_team=cast.billing,
+            reason="c",
+        )
 
 
 def test_answered_handoff_cannot_be_answered_again(cast: Cast) -> None:
     case = cast.open_case()
-    handoff = services.request_handoff(case.pk, actor=cast.alice, to_team=cast.billing,
-                                       reason="a")
+    handoff = services.request_handoff(case.pk, actor=cast.alice, to_team=cast.billing, reason="a")
     services.accept_handoff(handoff.pk, actor=cast.carol)
     with pytest.raises(DomainError) as refused:
         services.decline_handoff(handoff.pk, actor=cast.carol, reason="передумала")
@@ -196,14 +209,16 @@ def test_resolve_waits_for_pending_handoff_and_contractor_work(cast: Cast) -> No
     case = cast.open_case()
     owner = case.owner
     services.add_message(case.pk, actor=owner, body="Отправили мастера.")
-    task = services.add_contractor_task(case.pk, actor=owner, contractor="ООО Кабель",
-                                        description="Заменить кабель в подъезде")
+    task = services.add_contractor_task(
+        case.pk, actor=owner, contractor="ООО Кабель", description="Заменить кабель в подъезде"
+    )
     assert Case.objects.get(pk=case.pk).state == CaseState.WAITING_CONTRACTOR
     with pytest.raises(InvalidTransition):
         services.resolve(case.pk, actor=owner)
     # Contractor work in parallel, the case staying open, blocks resolution just the same.
-    parallel = services.add_contractor_task(case.pk, actor=owner, contractor="ООО Свет",
-                                            description="Проверить питание", wait=False)
+    parallel = services.add_contractor_task(
+        case.pk, actor=owner, contractor="ООО Свет", description="Проверить питание", wait=False
+    )
     services.finish_contractor_task(task.pk, actor=owner, outcome="Кабель заменён")
     assert Case.objects.get(pk=case.pk).state == CaseState.WAITING_CONTRACTOR
     services.set_state(case.pk, actor=owner, state=CaseState.OPEN)
@@ -227,8 +242,9 @@ def test_resolve_waits_for_pending_handoff_and_contractor_work(cast: Cast) -> No
 def test_contractor_work_keeps_the_case_ours(cast: Cast) -> None:
     case = cast.open_case()
     owner = case.owner
-    services.add_contractor_task(case.pk, actor=owner, contractor="Подрядчик",
-                                 description="Проверить линию")
+    services.add_contractor_task(
+        case.pk, actor=owner, contractor="Подрядчик", description="Проверить линию"
+    )
     case.refresh_from_db()
     assert case.owner == owner
     assert case.team == cast.support
@@ -256,8 +272,12 @@ def test_reopen_goes_to_the_resolvers_deputy_when_they_are_away(cast: Cast) -> N
     services.add_message(case.pk, actor=cast.bob, body="Готово.")
     services.resolve(case.pk, actor=cast.bob)
     now = clock.now()
-    people.add_absence(cast.bob, starts_at=now - dt.timedelta(minutes=5),
-                       ends_at=now + dt.timedelta(days=7), deputy=cast.alice)
+    people.add_absence(
+        cast.bob,
+        starts_at=now - dt.timedelta(minutes=5),
+        ends_at=now + dt.timedelta(days=7),
+        deputy=cast.alice,
+    )
     services.reopen(case.pk, actor=cast.alice, reason="Клиент звонил: снова не работает")
     assert Case.objects.get(pk=case.pk).owner == cast.alice
 

@@ -25,8 +25,9 @@ def bring_to(cast: Cast, state: str) -> Case:
     if state == CaseState.WAITING_CUSTOMER:
         services.set_state(case.pk, actor=owner, state=CaseState.WAITING_CUSTOMER)
     elif state == CaseState.WAITING_CONTRACTOR:
-        services.add_contractor_task(case.pk, actor=owner, contractor="ООО Связь",
-                                     description="Проверить линию")
+        services.add_contractor_task(
+            case.pk, actor=owner, contractor="ООО Связь", description="Проверить линию"
+        )
     elif state in (CaseState.RESOLVED, CaseState.CLOSED):
         services.resolve(case.pk, actor=owner)
         if state == CaseState.CLOSED:
@@ -39,8 +40,9 @@ def bring_to(cast: Cast, state: str) -> Case:
 def attempt(case: Case, to: str) -> None:
     owner = case.owner
     if to == CaseState.WAITING_CONTRACTOR:
-        services.add_contractor_task(case.pk, actor=owner, contractor="ООО Связь",
-                                     description="Заменить кабель")
+        services.add_contractor_task(
+            case.pk, actor=owner, contractor="ООО Связь", description="Заменить кабель"
+        )
     elif to in (CaseState.OPEN, CaseState.WAITING_CUSTOMER):
         if case.state in (CaseState.RESOLVED, CaseState.CLOSED) and to == CaseState.OPEN:
             services.reopen(case.pk, actor=owner, reason="Снова сломалось")
@@ -50,7 +52,9 @@ def attempt(case: Case, to: str) -> None:
         # Before any answer the only honest resolution is that the customer withdrew.
         withdrawn = case.state == CaseState.NEW
         services.resolve(
-            case.pk, actor=owner, resolution=Resolution.WITHDRAWN if withdrawn else Resolution.SOLVED
+            case.pk,
+            actor=owner,
+            resolution=Resolution.WITHDRAWN if withdrawn else Resolution.SOLVED,
         )
     elif to == CaseState.CLOSED:
         services.close(case.pk, actor=owner)
@@ -58,9 +62,7 @@ def attempt(case: Case, to: str) -> None:
         services.set_state(case.pk, actor=owner, state=CaseState.NEW)
 
 
-ILLEGAL = [
-    (a, b) for a, b in itertools.product(ALL, ALL) if a != b and b not in TRANSITIONS[a]
-]
+ILLEGAL = [(a, b) for a, b in itertools.product(ALL, ALL) if a != b and b not in TRANSITIONS[a]]
 LEGAL = [(a, b) for a in ALL for b in sorted(TRANSITIONS[a])]
 
 

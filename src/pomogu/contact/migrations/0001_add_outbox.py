@@ -5,39 +5,100 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('cases', '0001_initial_cases'),
+        ("cases", "0001_initial_cases"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OutboxMessage',
+            name="OutboxMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('reply', 'Reply from an agent'), ('ack', 'Acknowledgement'), ('notification', 'Notification')], max_length=16)),
-                ('automated', models.BooleanField(default=False, help_text='Sent by the desk itself; carries Auto-Submitted')),
-                ('to_email', models.EmailField(max_length=254)),
-                ('subject', models.CharField(max_length=400)),
-                ('body', models.TextField()),
-                ('headers', models.JSONField(blank=True, default=dict)),
-                ('rfc_message_id', models.CharField(max_length=250, unique=True, verbose_name='Message-ID')),
-                ('dedupe_key', models.CharField(blank=True, max_length=200, null=True, unique=True)),
-                ('state', models.CharField(choices=[('pending', 'Waiting to be sent'), ('sending', 'Being sent'), ('sent', 'Sent'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField()),
-                ('claimed_until', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('case', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='outbox', to='cases.case')),
-                ('message', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='outbound', to='cases.message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("reply", "Reply from an agent"),
+                            ("ack", "Acknowledgement"),
+                            ("notification", "Notification"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "automated",
+                    models.BooleanField(
+                        default=False, help_text="Sent by the desk itself; carries Auto-Submitted"
+                    ),
+                ),
+                ("to_email", models.EmailField(max_length=254)),
+                ("subject", models.CharField(max_length=400)),
+                ("body", models.TextField()),
+                ("headers", models.JSONField(blank=True, default=dict)),
+                (
+                    "rfc_message_id",
+                    models.CharField(max_length=250, unique=True, verbose_name="Message-ID"),
+                ),
+                (
+                    "dedupe_key",
+                    models.CharField(blank=True, max_length=200, null=True, unique=True),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to be sent"),
+                            ("sending", "Being sent"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField()),
+                ("claimed_until", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="outbox",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "message",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="outbound",
+                        to="cases.message",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'outbound message',
-                'indexes': [models.Index(condition=models.Q(('state__in', ['pending', 'sending'])), fields=['next_attempt_at'], name='outbox_due')],
+                "verbose_name": "outbound message",
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("state__in", ["pending", "sending"])),
+                        fields=["next_attempt_at"],
+                        name="outbox_due",
+                    )
+                ],
             },
         ),
     ]

@@ -52,8 +52,9 @@ def test_reply_is_delivered_once_with_its_message_id(cast: Cast, sink: SmtpSink)
 
 
 def test_reply_threads_under_the_customers_message(cast: Cast, sink: SmtpSink) -> None:
-    case = services.open_case(customer=cast.dave, subject="Роутер", body="Не работает",
-                              message_id="<abc@customer.test>")
+    case = services.open_case(
+        customer=cast.dave, subject="Роутер", body="Не работает", message_id="<abc@customer.test>"
+    )
     services.add_message(case.pk, actor=case.owner, body="Смотрим")
     outbox.send_due()
     [mail] = sink.handler.received
@@ -64,9 +65,15 @@ def test_reply_threads_under_the_customers_message(cast: Cast, sink: SmtpSink) -
 def test_automated_mail_says_so(cast: Cast, sink: SmtpSink) -> None:
     case = cast.open_case()
     with transaction.atomic():
-        outbox.enqueue_email(to_email="dave@customer.test", subject="Мы получили обращение",
-                             body="Номер обращения 1", kind=OutboxKind.ACKNOWLEDGEMENT,
-                             case=case, automated=True, dedupe_key=f"ack:{case.pk}")
+        outbox.enqueue_email(
+            to_email="dave@customer.test",
+            subject="Мы получили обращение",
+            body="Номер обращения 1",
+            kind=OutboxKind.ACKNOWLEDGEMENT,
+            case=case,
+            automated=True,
+            dedupe_key=f"ack:{case.pk}",
+        )
     outbox.send_due()
     assert sink.handler.received[0]["Auto-Submitted"] == "auto-replied"
 
@@ -74,8 +81,9 @@ def test_automated_mail_says_so(cast: Cast, sink: SmtpSink) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_enqueue_outside_a_transaction_is_refused(cast: Cast) -> None:
     with pytest.raises(RuntimeError):
-        outbox.enqueue_email(to_email="dave@customer.test", subject="x", body="y",
-                             kind=OutboxKind.NOTIFICATION)
+        outbox.enqueue_email(
+            to_email="dave@customer.test", subject="x", body="y", kind=OutboxKind.NOTIFICATION
+        )
 
 
 def test_temporary_failure_is_retried_with_backoff_and_sent_once(
@@ -109,9 +117,7 @@ def test_permanent_failure_is_marked_and_shown_on_the_case(cast: Cast, sink: Smt
     assert sink.handler.received == []
 
 
-def test_relay_down_keeps_the_message_and_delivers_after_restart(
-    cast: Cast, settings: Any
-) -> None:
+def test_relay_down_keeps_the_message_and_delivers_after_restart(cast: Cast, settings: Any) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = free_port()  # nothing listens here
@@ -157,9 +163,37 @@ def test_one_automated_effect_per_key(cast: Cast) -> None:
 
     case = cast.open_case()
     with transaction.atomic():
-        outbox.enqueue_email(to_email="dave@customer.test", subject="a", body="b",
-                             kind=OutboxKind.ACKNOWLEDGEMENT, case=case, dedupe_key="ack:1")
+        outbox.enqueue_email(
+            to_email="dave@customer.test",
+            subject="a",
+            body="b",
+            kind=OutboxKind.ACKNOWLEDGEMENT,
+            case=case,
+            dedupe_key="ack:1",
+        )
     with pytest.raises(IntegrityError), transaction.atomic():
-        outbox.enqueue_email(to_email="dave@customer.test", subject="a", body="b",
-                             kind=OutboxKind.ACKNOWLEDGEMENT, case=case, dedupe_key="ack:1")
+        outbox.enqueue_email(
+            to_email="dave@customer.test",
+            subject="a",
+            body="b",
+            kind=OutboxKind.ACKNOWLEDGEMENT,
+            case=case,
+            dedupe_key="ack:1",
+        )
     assert OutboxMessage.objects.filter(dedupe_key="ack:1").count() == 1
+
+
+def test_a_message_that_cannot_be_built_fails_for_good_without_blocking_others(
+    cast: Cast, sink: SmtpSink
+) -> None:
+    broken = reply(cast)
+    # A header with a newline is refused by Django (BadHeaderError, a ValueError).
+    OutboxMessage.objects.filter(pk=broken.pk).update(headers={"X-Broken": "a\r\nBcc: x@y.test"})
+    good = reply(cast, "Всё в порядке")
+    assert outbox.send_due() == 1
+    broken.refresh_from_db()
+    good.refresh_from_db()
+    assert broken.state == OutboxState.FAILED
+    assert good.state == OutboxState.SENT
+    assert TimelineEvent.objects.filter(case=broken.case, kind=EventKind.OUTBOUND_FAILED).exists()
+    assert [m["Message-ID"] for m in sink.handler.received] == [good.rfc_message_id]
