@@ -1,0 +1,90 @@
+"""Settings fail loudly on bad values; the health probe tells the truth; private pages are not
+cached; the admin cannot change a case behind the services' back."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from pomogu.core.testing import PASSWORD, Cast
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("POMOGU_DEBUG", "maybe", "POMOGU_DEBUG='maybe' is not a boolean"),
+        ("POMOGU_SMTP_PORT", "twenty-five", "POMOGU_SMTP_PORT='twenty-five' is not a whole number"),
+        ("DATABASE_URL", "mysql://x@y/z", "DATABASE_URL must be a postgres:// or sqlite:// URL"),
+    ],
+)
+def test_bad_setting_stops_start_up_with_a_clear_message(
+    tmp_path: Path, variable: str, value: str, message: str
+) -> None:
+    env = {**os.environ, "POMOGU_DATA_DIR": str(tmp_path), variable: value}
+    result = subprocess.run(
+        [sys.executable, "-m", "pomogu", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_healthz_answers_ok_when_the_database_does(db: Any, client: Client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_healthz_answers_503_when_the_database_does_not(
+    db: Any, client: Client, monkeypatch: Any
+) -> None:
+    from pomogu.core import views
+
+    class Unreachable:
+        def cursor(self) -> Any:
+            raise ConnectionError("database is gone")
+
+    monkeypatch.setattr(views, "connection", Unreachable())
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "error"
+
+
+def test_api_answers_are_never_cached(cast: Cast, api: Any) -> None:
+    response = api("bob").get("/cases")
+    assert "no-store" in response["Cache-Control"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_admin_shows_cases_but_cannot_change_them(cast: Cast, client: Client) -> None:
+    case = cast.open_case()
+    assert client.login(username="root", password=PASSWORD)
+    assert client.get(f"/admin/cases/case/{case.pk}/change/").status_code == 200
+    response = client.post(f"/admin/cases/case/{case.pk}/change/", {"subject": "forged"})
+    assert response.status_code == 403
+    assert client.post(f"/admin/cases/case/{case.pk}/delete/", {"post": "yes"}).status_code == 403
+    case.refresh_from_db()
+    assert case.subject != "forged"
+
+
+def test_openapi_document_is_served(cast: Cast, client: Client) -> None:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    for path in (
+        "/api/v1/cases",
+        "/api/v1/cases/{case_id}/handoffs",
+        "/api/v1/handoffs/{handoff_id}/accept",
+        "/api/v1/cases/{case_id}/resolve",
+    ):
+        assert path in paths
