@@ -53,7 +53,7 @@ class HandoffForm(forms.Form):
                 (membership.user.pk, membership.user.display_name)
             )
         choices: list[Any] = [("", _("Anyone in the team"))]
-        choices += [(team, people) for team, people in groups.items()]
+        choices += list(groups.items())
         field = self.fields["to_user"]
         assert isinstance(field, forms.TypedChoiceField)
         field.choices = choices
@@ -121,8 +121,16 @@ LOGGED_CHANNELS = [
 class NewCaseForm(forms.Form):
     """A request a staff member logs for a customer (R2), for example after a phone call."""
 
-    email = forms.CharField(label=_("Customer email"), max_length=254, required=False)
-    phone = forms.CharField(label=_("Customer phone"), max_length=32, required=False)
+    # Plain text fields: the service validates the address strictly and says why it refuses.
+    email = forms.CharField(
+        label=_("Customer email"), max_length=254, required=False, widget=forms.EmailInput
+    )
+    phone = forms.CharField(
+        label=_("Customer phone"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel"}),
+    )
     name = forms.CharField(label=_("Customer name"), max_length=200, required=False)
     subject = forms.CharField(label=_("Subject"), max_length=300)
     body = forms.CharField(

@@ -8,6 +8,7 @@ JavaScript every form works as a normal POST followed by a redirect.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from enum import Enum
 from typing import Any, cast
@@ -246,10 +247,16 @@ def describe_event(event: TimelineEvent, names: dict[str, str]) -> str:
 
 def _timeline(case: Case) -> list[dict[str, Any]]:
     events = list(queries.timeline_of(case))
+    # Events name people by username; show their names, fetched in one query.
+    person_keys: dict[str, tuple[str, ...]] = {
+        EventKind.OPENED: ("owner",),
+        EventKind.ASSIGNED: ("from", "to"),
+        EventKind.HANDOFF_REQUESTED: ("to_user",),
+    }
     usernames: set[str] = set()
     for event in events:
         data = event.data if isinstance(event.data, dict) else {}
-        for key in ("owner", "from", "to", "to_user"):
+        for key in person_keys.get(event.kind, ()):
             if isinstance(data.get(key), str):
                 usernames.add(data[key])
     names = (
@@ -403,7 +410,11 @@ def reply(request: HttpRequest, number: int) -> HttpResponse:
         return _("Reply sent.")
 
     return _run(
-        request, case, form=ReplyForm(request.POST), form_name="reply_form", region=ACTIVITY,
+        request,
+        case,
+        form=ReplyForm(request.POST),
+        form_name="reply_form",
+        region=ACTIVITY,
         action=act,
     )
 
@@ -419,7 +430,11 @@ def note(request: HttpRequest, number: int) -> HttpResponse:
         return _("Note added.")
 
     return _run(
-        request, case, form=NoteForm(request.POST), form_name="note_form", region=ACTIVITY,
+        request,
+        case,
+        form=NoteForm(request.POST),
+        form_name="note_form",
+        region=ACTIVITY,
         action=act,
     )
 
@@ -432,7 +447,10 @@ def request_handoff(request: HttpRequest, number: int) -> HttpResponse:
 
     def act(data: dict[str, Any]) -> str:
         handoff = services.request_handoff(
-            case.pk, actor=actor, to_team=data["to_team"], to_user=data["to_user"],
+            case.pk,
+            actor=actor,
+            to_team=data["to_team"],
+            to_user=data["to_user"],
             reason=data["reason"],
         )
         return _("Handoff to %(team)s requested; you own the case until it is accepted.") % {
@@ -440,9 +458,7 @@ def request_handoff(request: HttpRequest, number: int) -> HttpResponse:
         }
 
     form = HandoffForm(request.POST, auto_id="id_handoff_%s")
-    return _run(
-        request, case, form=form, form_name="handoff_form", region=ACTIONS, action=act
-    )
+    return _run(request, case, form=form, form_name="handoff_form", region=ACTIONS, action=act)
 
 
 def _case_handoff(user: User, number: int, handoff_id: int) -> tuple[Case, Handoff]:
@@ -471,7 +487,11 @@ def accept_handoff(request: HttpRequest, number: int, handoff_id: int) -> HttpRe
         return _("You accepted the handoff of case #%(number)s.") % {"number": case.number}
 
     return _run(
-        request, case, form=_NoFields(request.POST), form_name="accept", region=ACTIONS,
+        request,
+        case,
+        form=_NoFields(request.POST),
+        form_name="accept",
+        region=ACTIONS,
         action=act,
     )
 
@@ -488,7 +508,12 @@ def decline_handoff(request: HttpRequest, number: int, handoff_id: int) -> HttpR
 
     form = DeclineForm(request.POST, auto_id="id_decline_%s")
     return _run(
-        request, case, form=form, form_name="decline_form", region=ACTIONS, action=act,
+        request,
+        case,
+        form=form,
+        form_name="decline_form",
+        region=ACTIONS,
+        action=act,
         back_home=request.POST.get("back") == "home",
     )
 
@@ -504,7 +529,11 @@ def cancel_handoff(request: HttpRequest, number: int, handoff_id: int) -> HttpRe
         return _("Handoff withdrawn.")
 
     return _run(
-        request, case, form=_NoFields(request.POST), form_name="cancel", region=ACTIONS,
+        request,
+        case,
+        form=_NoFields(request.POST),
+        form_name="cancel",
+        region=ACTIONS,
         action=act,
     )
 
@@ -517,8 +546,13 @@ def add_task(request: HttpRequest, number: int) -> HttpResponse:
 
     def act(data: dict[str, Any]) -> str:
         services.add_contractor_task(
-            case.pk, actor=actor, contractor=data["contractor"], contact=data["contact"],
-            description=data["description"], due_at=data["due_at"], wait=data["wait"],
+            case.pk,
+            actor=actor,
+            contractor=data["contractor"],
+            contact=data["contact"],
+            description=data["description"],
+            due_at=data["due_at"],
+            wait=data["wait"],
         )
         return _("Contractor task added.")
 
@@ -554,13 +588,19 @@ def resolve(request: HttpRequest, number: int) -> HttpResponse:
 
     def act(data: dict[str, Any]) -> str:
         services.resolve(
-            case.pk, actor=actor, resolution=Resolution(data["resolution"]),
+            case.pk,
+            actor=actor,
+            resolution=Resolution(data["resolution"]),
             summary=data["summary"],
         )
         return _("Case resolved.")
 
     return _run(
-        request, case, form=ResolveForm(request.POST), form_name="resolve_form", region=ACTIONS,
+        request,
+        case,
+        form=ResolveForm(request.POST),
+        form_name="resolve_form",
+        region=ACTIONS,
         action=act,
     )
 
@@ -594,12 +634,17 @@ def new_case(request: HttpRequest) -> HttpResponse:
             try:
                 with transaction.atomic():
                     customer = people.find_or_create_customer(
-                        email=data["email"].strip(), name=data["name"].strip(),
+                        email=data["email"].strip(),
+                        name=data["name"].strip(),
                         phone=data["phone"].strip(),
                     )
                     case = services.open_case(
-                        customer=customer, subject=data["subject"], body=data["body"],
-                        channel=Channel(data["channel"]), team=data["team"], actor=actor,
+                        customer=customer,
+                        subject=data["subject"],
+                        body=data["body"],
+                        channel=Channel(data["channel"]),
+                        team=data["team"],
+                        actor=actor,
                     )
             except DomainError as error:
                 form.add_error(None, error.detail)
@@ -607,10 +652,8 @@ def new_case(request: HttpRequest) -> HttpResponse:
                 return _after_opening(request, case)
         return _page(request, "desk/new_case.html", {"form": form}, status=422)
     initial: dict[str, Any] = {"channel": Channel.PHONE.value}
-    try:
+    with contextlib.suppress(DomainError):
         initial["team"] = people.default_team()
-    except DomainError:
-        pass
     return _page(request, "desk/new_case.html", {"form": NewCaseForm(initial=initial)})
 
 

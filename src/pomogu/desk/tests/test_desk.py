@@ -79,7 +79,8 @@ def test_page_shell_loads_local_htmx_without_inline_script(cast: Cast, client: C
     assert "X-CSRFToken" in body
     assert "<script>" not in body
     assert "https://" not in body.split("<body", 1)[0]
-    assert " onclick=" not in body and " onchange=" not in body
+    assert " onclick=" not in body
+    assert " onchange=" not in body
 
 
 def test_carol_gets_404_on_a_support_case_and_its_team_queue(cast: Cast, client: Client) -> None:
@@ -90,9 +91,7 @@ def test_carol_gets_404_on_a_support_case_and_its_team_queue(cast: Cast, client:
     assert client.get(reverse("desk:team", kwargs={"slug": "billing"})).status_code == 200
 
 
-def test_carol_gets_404_on_every_post_action_for_a_support_case(
-    cast: Cast, client: Client
-) -> None:
+def test_carol_gets_404_on_every_post_action_for_a_support_case(cast: Cast, client: Client) -> None:
     case = cast.open_case()
     owner = reload(case).owner
     # A pending handoff inside support and an open contractor task, so every URL has an object.
@@ -104,8 +103,15 @@ def test_carol_gets_404_on_every_post_action_for_a_support_case(
         case.pk, actor=owner, contractor="ISP", description="Check the line"
     )
     login(client, cast.carol)
-    data = {"body": "x", "reason": "x", "to_team": cast.billing.pk, "resolution": "solved",
-            "contractor": "x", "description": "x", "outcome": "x"}  # fmt: skip
+    data = {
+        "body": "x",
+        "reason": "x",
+        "to_team": cast.billing.pk,
+        "resolution": "solved",
+        "contractor": "x",
+        "description": "x",
+        "outcome": "x",
+    }
     urls = [
         case_url(case, "reply"),
         case_url(case, "note"),
@@ -160,7 +166,8 @@ def test_case_page_shows_thread_escaped_and_the_timeline(cast: Cast, client: Cli
     body = client.get(case_url(case)).content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;<br>second line" in body
     assert "<script>alert(1)" not in body
-    assert "msg--inbound" in body and "msg--note" in body
+    assert "msg--inbound" in body
+    assert "msg--note" in body
     assert "Case opened (Email); team Technical support" in body
     assert "Internal note added." in body
 
@@ -182,9 +189,10 @@ def test_reply_by_htmx_returns_the_fragment_and_queues_mail(cast: Cast, client: 
     case = cast.open_case()
     login(client, cast.bob)
     response = client.post(
-        case_url(case, "reply"), {"body": "Please restart the router.", "wait_for_customer": "on"},
+        case_url(case, "reply"),
+        {"body": "Please restart the router.", "wait_for_customer": "on"},
         **HTMX,
-    )  # fmt: skip
+    )
     assert response.status_code == 200
     body = response.content.decode()
     assert body.lstrip().startswith('<section id="activity"')
@@ -215,9 +223,7 @@ def test_empty_reply_is_refused_next_to_the_form(cast: Cast, client: Client) -> 
     assert not Message.objects.filter(case=case, kind=MessageKind.REPLY).exists()
 
 
-def test_handoff_to_billing_keeps_bob_owner_until_carol_accepts(
-    cast: Cast, client: Client
-) -> None:
+def test_handoff_to_billing_keeps_bob_owner_until_carol_accepts(cast: Cast, client: Client) -> None:
     case = cast.open_case()
     owner = reload(case).owner
     login(client, owner)
@@ -301,9 +307,7 @@ def test_cancel_handoff_withdraws_it(cast: Cast, client: Client) -> None:
     assert "Handoff withdrawn." in response.content.decode()
 
 
-def test_second_handoff_while_one_waits_shows_the_domain_error(
-    cast: Cast, client: Client
-) -> None:
+def test_second_handoff_while_one_waits_shows_the_domain_error(cast: Cast, client: Client) -> None:
     case = cast.open_case()
     owner = reload(case).owner
     services.request_handoff(case.pk, actor=owner, to_team=cast.billing, reason="?")
@@ -312,9 +316,7 @@ def test_second_handoff_while_one_waits_shows_the_domain_error(
         case_url(case, "request_handoff"), {"to_team": cast.billing.pk, "reason": "again"}
     )
     assert response.status_code == 422
-    assert "A handoff of this case is already waiting for an answer." in (
-        response.content.decode()
-    )
+    assert "A handoff of this case is already waiting for an answer." in (response.content.decode())
 
 
 def test_resolve_before_any_reply_shows_the_error_not_a_500(cast: Cast, client: Client) -> None:
@@ -351,10 +353,14 @@ def test_contractor_task_is_added_and_finished(cast: Cast, client: Client) -> No
     login(client, reload(case).owner)
     response = client.post(
         case_url(case, "add_task"),
-        {"contractor": "City ISP", "description": "Repair the cable", "wait": "on",
-         "due_at": "2030-01-02T10:00"},
+        {
+            "contractor": "City ISP",
+            "description": "Repair the cable",
+            "wait": "on",
+            "due_at": "2030-01-02T10:00",
+        },
         **HTMX,
-    )  # fmt: skip
+    )
     assert response.status_code == 200
     task = ContractorTask.objects.get(case=case)
     assert reload(case).state == CaseState.WAITING_CONTRACTOR
@@ -375,10 +381,16 @@ def test_logging_a_request_creates_a_case_with_created_by(cast: Cast, client: Cl
     assert f'<option value="{cast.support.pk}" selected>' in page
     response = client.post(
         reverse("desk:new_case"),
-        {"email": "", "phone": "+7 900 000-00-00", "name": "Gleb Caller",
-         "subject": "Called about a refund", "body": "He wants his money back.",
-         "channel": "phone", "team": cast.support.pk},
-    )  # fmt: skip
+        {
+            "email": "",
+            "phone": "+7 900 000-00-00",
+            "name": "Gleb Caller",
+            "subject": "Called about a refund",
+            "body": "He wants his money back.",
+            "channel": "phone",
+            "team": cast.support.pk,
+        },
+    )
     case = Case.objects.get(subject="Called about a refund")
     assert response.status_code == 302
     assert response["Location"] == case_url(case)
@@ -392,10 +404,15 @@ def test_logging_a_request_for_another_team_says_who_has_it(cast: Cast, client: 
     login(client, cast.bob)
     response = client.post(
         reverse("desk:new_case"),
-        {"email": "dave@customer.test", "subject": "Invoice twice", "body": "Charged twice",
-         "channel": "email", "team": cast.billing.pk},
+        {
+            "email": "dave@customer.test",
+            "subject": "Invoice twice",
+            "body": "Charged twice",
+            "channel": "email",
+            "team": cast.billing.pk,
+        },
         follow=True,
-    )  # fmt: skip
+    )
     case = Case.objects.get(subject="Invoice twice")
     assert case.created_by == cast.bob
     assert case.customer == cast.dave
@@ -414,9 +431,14 @@ def test_logging_a_request_needs_a_contact(cast: Cast, client: Client) -> None:
     assert "Give the customer&#x27;s email address or phone number." in response.content.decode()
     response = client.post(
         reverse("desk:new_case"),
-        {"email": "not an address", "subject": "?", "body": "?", "channel": "phone",
-         "team": cast.support.pk},
-    )  # fmt: skip
+        {
+            "email": "not an address",
+            "subject": "?",
+            "body": "?",
+            "channel": "phone",
+            "team": cast.support.pk,
+        },
+    )
     assert response.status_code == 422
     assert "is not a valid email address" in response.content.decode()
     assert not Case.objects.exists()
