@@ -33,7 +33,6 @@ from pomogu.cases.schemas import (
 )
 from pomogu.core.api_support import actor_of
 from pomogu.core.errors import NotFound
-from pomogu.people import services as people
 from pomogu.people.api import resolve_team, resolve_user
 
 router = Router(tags=["cases"])
@@ -53,14 +52,11 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
     """Any staff member may open a case for a customer (R2); it gets a team and an owner at once.
     The answer shows the case even when it went to a team the caller cannot see."""
     actor = actor_of(request)
-    customer = people.find_or_create_customer(
-        email=str(payload.customer.email or ""),
+    team = resolve_team(payload.team) if payload.team is not None else None
+    case = services.open_case_for(
+        email=payload.customer.email or "",
         name=payload.customer.name,
         phone=payload.customer.phone,
-    )
-    team = resolve_team(payload.team) if payload.team is not None else None
-    case = services.open_case(
-        customer=customer,
         subject=payload.subject,
         body=payload.body,
         channel=Channel(payload.channel),

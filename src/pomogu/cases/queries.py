@@ -7,6 +7,7 @@ Every path that shows a case (pages, htmx fragments, API, exports) starts from
 from __future__ import annotations
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext as _
 
 from pomogu.cases.choices import ACTIVE_STATES, HandoffState
 from pomogu.cases.models import Case, ContractorTask, Handoff, Message, TimelineEvent
@@ -38,14 +39,14 @@ def get_visible_case(user: User, case_id: int) -> Case:
     try:
         return visible_cases(user).select_related("customer", "team", "owner").get(pk=case_id)
     except (Case.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such case.") from None
+        raise NotFound(_("No such case.")) from None
 
 
 def get_visible_case_by_number(user: User, number: int) -> Case:
     try:
         return visible_cases(user).select_related("customer", "team", "owner").get(number=number)
     except (Case.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such case.") from None
+        raise NotFound(_("No such case.")) from None
 
 
 def visible_handoffs(user: User) -> QuerySet[Handoff]:
@@ -58,7 +59,7 @@ def get_visible_handoff(user: User, handoff_id: int) -> Handoff:
             visible_handoffs(user).select_related("case", "to_team", "to_user").get(pk=handoff_id)
         )
     except (Handoff.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such handoff.") from None
+        raise NotFound(_("No such handoff.")) from None
 
 
 def my_queue(user: User) -> QuerySet[Case]:
@@ -70,12 +71,18 @@ def my_queue(user: User) -> QuerySet[Case]:
 
 
 def handoffs_awaiting(user: User) -> QuerySet[Handoff]:
-    """Handoffs this person may accept: addressed to them, or to one of their teams with no
-    named receiver."""
+    """Handoffs this person may accept: addressed to them, to one of their teams with no named
+    receiver, or to any member of a team they lead."""
     teams = team_ids_of(user)
+    led = Team.objects.filter(Q(lead=user) | Q(memberships__user=user, memberships__role="lead"))
     return (
         Handoff.objects.filter(state=HandoffState.REQUESTED)
-        .filter(Q(to_user=user) | Q(to_user__isnull=True, to_team_id__in=teams))
+        .filter(
+            Q(to_user=user)
+            | Q(to_user__isnull=True, to_team_id__in=teams)
+            # A lead may answer for a member of their team (cases.services.can_answer_handoff).
+            | Q(to_team__in=led.values("pk"))
+        )
         .exclude(from_user=user)
         .select_related("case", "case__customer", "from_user", "to_team")
         .order_by("created_at")
@@ -110,7 +117,7 @@ def case_for_api(user: User, case_id: int) -> Case:
             visible_cases(user).select_related("customer", "team", "owner")
         ).get(pk=case_id)
     except (Case.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such case.") from None
+        raise NotFound(_("No such case.")) from None
 
 
 # --- the agent desk (pages) -----------------------------------------------------------------

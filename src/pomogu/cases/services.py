@@ -32,6 +32,7 @@ from pomogu.core.errors import (
     DomainError,
     InvalidTransition,
     InvariantViolation,
+    NotFound,
     PermissionDenied,
 )
 from pomogu.people import services as people
@@ -52,7 +53,8 @@ def _lock(case_id: int) -> Case:
     or owner changed meanwhile. SQLite takes the database write lock at the start of every
     transaction (decision 0003), so the lock is implicit there.
     """
-    Case.objects.select_for_update().filter(pk=case_id).values_list("pk").get()
+    if not list(Case.objects.select_for_update().filter(pk=case_id).values_list("pk")):
+        raise NotFound(_("No such case."))
     return Case.objects.select_related("customer", "team", "owner").get(pk=case_id)
 
 
@@ -150,6 +152,33 @@ def open_case(
     )
     _event(case, EventKind.MESSAGE, actor, message_id=message.pk)
     return case
+
+
+@transaction.atomic
+def open_case_for(
+    *,
+    email: str = "",
+    name: str = "",
+    phone: str = "",
+    subject: str,
+    body: str,
+    channel: Channel = Channel.EMAIL,
+    team: Team | None = None,
+    priority: Priority = Priority.NORMAL,
+    actor: User | None = None,
+) -> Case:
+    """Identify (or create) the customer by email or phone and open their case, in one
+    transaction: a refused case leaves no orphan customer behind."""
+    customer = people.find_or_create_customer(email=email, name=name, phone=phone)
+    return open_case(
+        customer=customer,
+        subject=subject,
+        body=body,
+        channel=channel,
+        team=team,
+        priority=priority,
+        actor=actor,
+    )
 
 
 @transaction.atomic
@@ -373,7 +402,9 @@ def can_answer_handoff(user: User, handoff: Handoff) -> bool:
 
 
 def _lock_pending_handoff(handoff_id: int) -> tuple[Handoff, Case]:
-    handoff = Handoff.objects.select_related("to_team", "to_user").get(pk=handoff_id)
+    handoff = Handoff.objects.filter(pk=handoff_id).first()
+    if handoff is None:
+        raise NotFound(_("No such handoff."))
     case = _lock(handoff.case_id)
     Handoff.objects.select_for_update().filter(pk=handoff_id).values_list("pk").get()
     handoff = Handoff.objects.select_related("to_team", "to_user").get(pk=handoff_id)
@@ -505,7 +536,9 @@ def finish_contractor_task(
     """Record the contractor's result. When no task is left open the case goes back to open:
     the work is ours again."""
     _require_staff(actor)
-    task = ContractorTask.objects.get(pk=task_id)
+    task = ContractorTask.objects.filter(pk=task_id).first()
+    if task is None:
+        raise NotFound(_("No such task."))
     case = _lock(task.case_id)
     task = ContractorTask.objects.select_for_update().get(pk=task_id)
     if task.state != ContractorTaskState.OPEN:

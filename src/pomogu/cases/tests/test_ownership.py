@@ -292,3 +292,36 @@ def test_timeline_is_append_only(cast: Cast) -> None:
     with pytest.raises(RuntimeError):
         event.delete()
     assert TimelineEvent.objects.get(pk=event.pk).data != {"forged": True}
+
+
+def test_lead_sees_handoffs_addressed_to_their_members(cast: Cast) -> None:
+    from pomogu.cases.queries import handoffs_awaiting
+
+    case = cast.open_case(team=cast.billing)
+    handoff = services.request_handoff(
+        case.pk, actor=cast.carol, to_team=cast.support, to_user=cast.bob, reason="роутер"
+    )
+    assert list(handoffs_awaiting(cast.alice)) == [handoff]
+    assert list(handoffs_awaiting(cast.bob)) == [handoff]
+    services.accept_handoff(handoff.pk, actor=cast.alice)  # the lead answers for bob
+    assert Case.objects.get(pk=case.pk).owner == cast.bob
+
+
+def test_unknown_ids_are_not_found_not_crashes(cast: Cast) -> None:
+    from pomogu.core.errors import NotFound
+
+    with pytest.raises(NotFound):
+        services.accept_handoff(999_999, actor=cast.alice)
+    with pytest.raises(NotFound):
+        services.finish_contractor_task(999_999, actor=cast.alice, outcome="")
+    with pytest.raises(NotFound):
+        services.add_message(999_999, actor=cast.alice, body="x")
+
+
+def test_refused_case_leaves_no_orphan_customer(cast: Cast) -> None:
+    from pomogu.people.models import Customer
+
+    before = Customer.objects.count()
+    with pytest.raises(DomainError):
+        services.open_case_for(email="new@customer.test", subject="x", body="   ")
+    assert Customer.objects.count() == before
