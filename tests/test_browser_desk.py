@@ -1,0 +1,123 @@
+"""The desk in a real browser (Debian's Chromium driven by Playwright): an agent replies through
+htmx, hands a case off, and the receiver accepts it; a customer's hostile text runs no script.
+Screenshots of each page are saved in test-artifacts/ for people to look at."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pomogu.cases.models import Case
+from pomogu.contact.models import OutboxMessage
+from pomogu.core.testing import PASSWORD, Cast
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # between page actions are still plain synchronous calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def sign_in(browser: Any, live_server: Any, username: str) -> Any:
+    page = browser.new_context(locale="en-GB").new_page()
+    page.set_default_timeout(10_000)
+    page.goto(live_server.url + "/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/login/'] button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    return page
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_agent_replies_and_hands_off_and_the_receiver_accepts(
+    browser: Any, live_server: Any, cast: Cast
+) -> None:
+    case = cast.open_case(subject="Нет интернета в офисе", body="С утра не работает интернет.")
+    owner = case.owner.username
+
+    page = sign_in(browser, live_server, owner)
+    shot(page, "desk-my-work")
+    page.click(f"text=Нет интернета в офисе")
+    page.wait_for_url(f"**/cases/{case.number}/")
+    shot(page, "desk-case")
+
+    reply = page.locator(f"form[action='/cases/{case.number}/reply/']")
+    reply.locator("textarea[name=body]").fill("Здравствуйте! Проверяем линию, ответим до 12:00.")
+    with page.expect_response(lambda r: r.url.endswith("/reply/")) as answer:
+        reply.locator("button[type=submit]").click()
+    assert answer.value.request.headers.get("hx-request") == "true"  # htmx, not a reload
+    page.wait_for_selector("text=ответим до 12:00")
+    assert OutboxMessage.objects.filter(case=case).count() == 1
+    shot(page, "desk-case-after-reply")
+
+    page.click("text=Hand the case off")
+    handoff = page.locator(f"form[action='/cases/{case.number}/handoff/']")
+    handoff.locator("select[name=to_team]").select_option(label="Billing")
+    handoff.locator("textarea[name=reason]").fill("Похоже, дело в неоплаченном счёте")
+    handoff.locator("button[type=submit]").click()
+    page.wait_for_selector("text=Withdraw the handoff")
+    assert Case.objects.get(pk=case.pk).owner.username == owner
+
+    carol = sign_in(browser, live_server, "carol")
+    shot(carol, "desk-carol-waiting-handoff")
+    carol.click("text=Нет интернета в офисе")
+    with carol.expect_response(lambda r: r.url.endswith("/accept/")):
+        carol.click("button:has-text('Accept the case')")
+    carol.wait_for_selector("button:has-text('Accept the case')", state="detached")
+    case.refresh_from_db()
+    assert case.owner == cast.carol
+    assert case.team == cast.billing
+    carol.goto(live_server.url + "/")
+    assert carol.locator("text=Нет интернета в офисе").count() >= 1
+    shot(carol, "desk-carol-my-work")
+
+
+def test_hostile_customer_text_runs_no_script(browser: Any, live_server: Any, cast: Cast) -> None:
+    hostile = (
+        '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+        '<svg onload="window.__pwned = 3"></svg>'
+    )
+    case = cast.open_case(subject="<b>Срочно</b>", body=hostile)
+    page = sign_in(browser, live_server, case.owner.username)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(f"{live_server.url}/cases/{case.number}/")
+    page.wait_for_selector("text=window.__pwned = 1")  # shown as text, verbatim
+    assert page.evaluate("window.__pwned === undefined")
+    assert dialogs == []
+    shot(page, "desk-hostile-text")
