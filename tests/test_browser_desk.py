@@ -72,7 +72,7 @@ def test_agent_replies_and_hands_off_and_the_receiver_accepts(
 
     page = sign_in(browser, live_server, owner)
     shot(page, "desk-my-work")
-    page.click(f"text=Нет интернета в офисе")
+    page.click("text=Нет интернета в офисе")
     page.wait_for_url(f"**/cases/{case.number}/")
     shot(page, "desk-case")
 
