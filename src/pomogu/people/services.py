@@ -277,6 +277,42 @@ def create_token(user: User, *, name: str = "") -> str:
     return token
 
 
+@transaction.atomic
+def revoke_token(ref: str) -> ApiToken:
+    """Revoke the one active token given whole or by its prefix (as ``token list`` shows it)."""
+    ref = ref.strip()
+    if not ref.startswith(TOKEN_PREFIX):
+        raise InvalidInput(
+            _("A token or its prefix starts with %(prefix)s.") % {"prefix": TOKEN_PREFIX},
+            code="invalid_token_ref",
+        )
+    active = ApiToken.objects.select_for_update().filter(revoked_at__isnull=True)
+    if len(ref) > len(TOKEN_PREFIX) + 8:
+        rows = list(active.filter(digest=ApiToken.digest_of(ref)))
+    else:
+        rows = list(active.filter(prefix=ref))
+    if not rows:
+        raise NotFound(_("No active token %(ref)s.") % {"ref": ref})
+    if len(rows) > 1:
+        raise DomainError(
+            _("%(n)s active tokens start with %(ref)s; give the whole token.")
+            % {"n": len(rows), "ref": ref},
+            code="ambiguous_token",
+        )
+    row = rows[0]
+    row.revoked_at = clock.now()
+    row.save(update_fields=["revoked_at"])
+    return row
+
+
+def create_organisation(
+    name: str, *, domains: list[str] | None = None, value: float = 0
+) -> Organisation:
+    """An organisation whose people are recognised by their email domains."""
+    clean = sorted({d.strip().lower().lstrip("@") for d in (domains or []) if d.strip()})
+    return Organisation.objects.create(name=name.strip(), domains=clean, value=value)
+
+
 def user_for_token(token: str) -> User | None:
     """The active staff member a token belongs to, or None. Looks the token up by its SHA-256
     digest, so the secret itself is never compared byte by byte."""
