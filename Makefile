@@ -26,12 +26,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check src tests
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests conftest.py
+	$(BIN)/ruff check src tests conftest.py
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests conftest.py
+	$(BIN)/ruff check --fix src tests conftest.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
