@@ -7,12 +7,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test install lint format typecheck migrations-check pytest clean
+.PHONY: demo test install system-deps lint format typecheck migrations-check pytest clean
 
 demo: $(STAMP)
 	$(BIN)/pomogu demo
 
-test: $(STAMP) lint typecheck migrations-check pytest
+test: $(STAMP) system-deps lint typecheck migrations-check pytest
+
+# Chromium, dovecot and PostgreSQL's binaries for the tests that use real servers.
+system-deps:
+	@scripts/system-deps.sh
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

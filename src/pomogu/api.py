@@ -6,6 +6,7 @@ from ninja import NinjaAPI
 
 from pomogu.cases.api import router as cases_router
 from pomogu.core.api_support import BearerToken, install_error_handlers
+from pomogu.intake.api import router as intake_router
 from pomogu.people.api import router as people_router
 
 api = NinjaAPI(
@@ -20,3 +21,4 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("", cases_router)
 api.add_router("", people_router)
+api.add_router("", intake_router)

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "pomogu.people",
     "pomogu.cases",
     "pomogu.contact",
+    "pomogu.intake",
     "pomogu.desk",
 ]
 
@@ -221,6 +222,19 @@ POMOGU = {
     "OUTBOX_MAX_ATTEMPTS": env_int("POMOGU_OUTBOX_MAX_ATTEMPTS", 8),
     # Seconds between two passes of the background runner (`pomogu demo`, `pomogu worker`).
     "RUNNER_INTERVAL": env_int("POMOGU_RUNNER_INTERVAL", 2),
+    # Mail in (R1): the biggest message accepted, and how often IMAP mailboxes are polled.
+    "MAIL_MAX_BYTES": env_int("POMOGU_MAIL_MAX_BYTES", 25 * 1024 * 1024),
+    "IMAP_INTERVAL": env_int("POMOGU_IMAP_INTERVAL", 60),
+    "IMAP_TIMEOUT": env_int("POMOGU_IMAP_TIMEOUT", 60),
+    # Loop safety (RFC 3834, REL-8): acknowledgements per sender per day, and the breaker that
+    # parks a sender's messages in quarantine past this many an hour.
+    "ACK_PER_SENDER_PER_DAY": env_int("POMOGU_ACK_PER_SENDER_PER_DAY", 3),
+    "LOOP_BREAKER_PER_HOUR": env_int("POMOGU_LOOP_BREAKER_PER_HOUR", 20),
+    # What the acknowledgement promises until SLA clocks exist (issue 5).
+    "ACK_PROMISE_HOURS": env_int("POMOGU_ACK_PROMISE_HOURS", 8),
+    # The public web form: submissions per client address per window.
+    "FORM_PER_CLIENT": env_int("POMOGU_FORM_PER_CLIENT", 5),
+    "FORM_WINDOW_SECONDS": env_int("POMOGU_FORM_WINDOW_SECONDS", 600),
 }
 
 SESSION_COOKIE_HTTPONLY = True

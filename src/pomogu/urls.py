@@ -3,11 +3,13 @@ from django.urls import include, path
 
 from pomogu.api import api
 from pomogu.core.views import healthz
+from pomogu.intake.views import request_form
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("contact/", request_form, name="request_form"),
     path("", include("pomogu.desk.urls")),
 ]

@@ -33,6 +33,7 @@ from pomogu.cases.schemas import (
 )
 from pomogu.core.api_support import actor_of
 from pomogu.core.errors import NotFound
+from pomogu.intake import idempotency
 from pomogu.people.api import resolve_team, resolve_user
 
 router = Router(tags=["cases"])
@@ -47,23 +48,39 @@ class CaseFilters(Schema):
     customer: int | None = None
 
 
-@router.post("/cases", response={201: CaseOut}, summary="Open a case")
+@router.post(
+    "/cases",
+    response={201: CaseOut},
+    summary="Open a case",
+    description="Send an `Idempotency-Key` header to make a retry safe: the same key and body "
+    "return the case the first request created.",
+)
 def create_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
     """Any staff member may open a case for a customer (R2); it gets a team and an owner at once.
     The answer shows the case even when it went to a team the caller cannot see."""
     actor = actor_of(request)
     team = resolve_team(payload.team) if payload.team is not None else None
-    case = services.open_case_for(
-        email=payload.customer.email or "",
-        name=payload.customer.name,
-        phone=payload.customer.phone,
-        subject=payload.subject,
-        body=payload.body,
-        channel=Channel(payload.channel),
-        team=team,
-        priority=Priority(PRIORITY_BY_NAME[payload.priority]),
-        actor=actor,
-    )
+
+    def create() -> Case:
+        return services.open_case_for(
+            email=payload.customer.email or "",
+            name=payload.customer.name,
+            phone=payload.customer.phone,
+            subject=payload.subject,
+            body=payload.body,
+            channel=Channel(payload.channel),
+            team=team,
+            priority=Priority(PRIORITY_BY_NAME[payload.priority]),
+            actor=actor,
+        )
+
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        case = create()
+    else:
+        case, _replayed = idempotency.run_once(
+            actor, key, idempotency.fingerprint(request.body), create
+        )
     created = queries.with_pending_handoff(
         Case.objects.select_related("customer", "team", "owner")
     ).get(pk=case.pk)

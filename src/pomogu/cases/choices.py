@@ -66,6 +66,7 @@ class MessageKind(models.TextChoices):
     INBOUND = "inbound", _("From the customer")
     REPLY = "reply", _("Reply to the customer")
     NOTE = "note", _("Internal note")
+    HELD = "held", _("Held: from someone not on the case")
 
 
 class HandoffState(models.TextChoices):
@@ -113,3 +114,4 @@ class EventKind(models.TextChoices):
     REOPENED = "reopened", _("Reopened")
     CLOSED = "closed", _("Closed")
     OUTBOUND_FAILED = "outbound_failed", _("Outbound message failed")
+    HELD = "held", _("Message held for an agent")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +23,14 @@ from pomogu.cases.choices import (
 )
 from pomogu.people.models import Customer, Team
 
+THREAD_TOKEN_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # noqa: S105 - an alphabet
+
+
+def new_thread_token() -> str:
+    """13 characters from a 32-letter alphabet: 65 bits, so a subject tag cannot be guessed
+    (RELIABILITY.md AZ-7 (d))."""
+    return "".join(secrets.choice(THREAD_TOKEN_ALPHABET) for _ in range(13))
+
 
 class Case(models.Model):
     """One customer request, from first contact until it is solved, with one accountable owner.
@@ -31,6 +40,12 @@ class Case(models.Model):
     """
 
     number = models.PositiveBigIntegerField(_("number"), unique=True, null=True, editable=False)
+    thread_token = models.CharField(
+        max_length=16,
+        default=new_thread_token,
+        editable=False,
+        help_text=_("The secret half of the subject tag that threads mail to this case"),
+    )
     subject = models.CharField(_("subject"), max_length=300)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="cases")
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="cases")
@@ -89,6 +104,11 @@ class Case(models.Model):
     def is_active(self) -> bool:
         return self.state in ACTIVE_STATES
 
+    @property
+    def tag(self) -> str:
+        """The subject tag of outbound mail, e.g. ``[#1042-k3x9p2q7mzab4]``."""
+        return f"[#{self.number}-{self.thread_token}]"
+
 
 class Message(models.Model):
     """A message on a case: from the customer, a reply to them, or an internal note."""
@@ -103,6 +123,9 @@ class Message(models.Model):
     )
     channel = models.CharField(max_length=16, choices=Channel, default=Channel.EMAIL)
     body = models.TextField(_("text"))
+    quoted = models.TextField(
+        blank=True, default="", help_text=_("Quoted history and signature, folded for display")
+    )
     body_html = models.TextField(blank=True, default="", help_text=_("Sanitised HTML, if any"))
     language = models.CharField(max_length=8, blank=True, default="")
     message_id = models.CharField(max_length=998, blank=True, default="", db_index=True)
@@ -116,7 +139,8 @@ class Message(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind=MessageKind.INBOUND) | Q(author__isnull=False),
+                condition=Q(kind__in=[MessageKind.INBOUND, MessageKind.HELD])
+                | Q(author__isnull=False),
                 name="message_staff_has_author",
             ),
         ]

@@ -295,7 +295,7 @@ def reply_subject(case: Case) -> str:
     subject = case.subject
     if not subject.lower().startswith(("re:", "на:")):
         subject = "Re: " + subject
-    return f"{subject} [#{case.number}]"
+    return f"{subject} {case.tag}"
 
 
 # --- ownership ------------------------------------------------------------------------------

@@ -54,6 +54,8 @@ def enqueue_email(
     if automated:
         # RFC 3834: our own automated mail says so, so that other systems do not answer it.
         all_headers.setdefault("Auto-Submitted", "auto-replied")
+        # Exchange and Outlook: do not answer this with an out-of-office or other auto-reply.
+        all_headers.setdefault("X-Auto-Response-Suppress", "All")
     message_id = new_message_id()
     return OutboxMessage.objects.create(
         case=case,

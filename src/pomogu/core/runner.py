@@ -27,8 +27,9 @@ class Step:
 def steps() -> list[Step]:
     """Every periodic step, in the order one pass runs them."""
     from pomogu.contact.services import send_due
+    from pomogu.intake.imap import fetch_due
 
-    return [Step("outbox", send_due)]
+    return [Step("outbox", send_due), Step("imap", fetch_due)]
 
 
 def run_once() -> dict[str, int]:

@@ -90,7 +90,8 @@ def test_reply_is_queued_for_the_customer(cast: Cast, api: Any) -> None:
     outbound = OutboxMessage.objects.get(case=case)
     assert outbound.to_email == "dave@customer.test"
     assert outbound.body == "Мастер приедет завтра в 10:00."
-    assert outbound.subject.endswith(f"[#{case.number}]")
+    assert outbound.subject.endswith(case.tag)
+    assert len(case.thread_token) == 13
     detail = api(case.owner.username).get(f"/cases/{case.pk}").json()
     assert detail["state"] == "open"
     assert [m["kind"] for m in detail["messages"]] == ["inbound", "reply"]
@@ -235,7 +236,18 @@ def test_every_object_endpoint_answers_404_to_an_outsider(cast: Cast, api: Any) 
     task = services.add_contractor_task(
         case.pk, actor=cast.alice, contractor="ООО Кабель", description="кабель", wait=False
     )
+    from pomogu.intake.models import Mailbox
+    from pomogu.intake.services import receive
+
+    box = Mailbox.objects.create(name="Support", address="support@desk.test", team=cast.support)
+    inbound = receive(
+        "From: dave@customer.test\r\nSubject: x\r\nMessage-ID: <m@c.test>\r\n\r\n"
+        "Нет интернета\r\n".encode(),
+        mailbox=box,
+        source="api",
+    ).inbound
     ids = {
+        "inbound_id": inbound.pk,
         "case_id": case.pk,
         "handoff_id": handoff.pk,
         "task_id": task.pk,

@@ -59,7 +59,7 @@ def test_reply_threads_under_the_customers_message(cast: Cast, sink: SmtpSink) -
     outbox.send_due()
     [mail] = sink.handler.received
     assert mail["In-Reply-To"] == "<abc@customer.test>"
-    assert mail["Subject"] == f"Re: Роутер [#{case.number}]"
+    assert mail["Subject"] == f"Re: Роутер {case.tag}"
 
 
 def test_automated_mail_says_so(cast: Cast, sink: SmtpSink) -> None:

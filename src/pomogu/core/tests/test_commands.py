@@ -150,7 +150,7 @@ def _env(path: Path) -> dict[str, str]:
 
 
 def pomogu(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
+    return subprocess.run(
         [sys.executable, "-m", "pomogu", *args],
         env=_env(path),
         capture_output=True,

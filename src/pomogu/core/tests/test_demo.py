@@ -186,7 +186,7 @@ def _env(data_dir: Path) -> dict[str, str]:
 
 
 def _pomogu(data_dir: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
+    return subprocess.run(
         [sys.executable, "-m", "pomogu", *args],
         env=_env(data_dir),
         capture_output=True,
@@ -279,8 +279,17 @@ class _Output:
 @pytest.fixture
 def running_demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], _Output, str]]:
     port = _free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "pomogu", "demo", "--port", str(port)],
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pomogu",
+            "demo",
+            "--port",
+            str(port),
+            "--lmtp-port",
+            str(_free_port()),
+        ],
         env=_env(tmp_path),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -380,6 +389,26 @@ def test_demo_serves_the_api_end_to_end_and_stops_cleanly_on_ctrl_c(
     assert admin.get("/openapi.json").status_code == 200
     listed = admin.get("/cases", params={"limit": 100}).json()
     assert listed["count"] >= 41
+
+    # Mail to the demo's LMTP endpoint becomes a case, seen through the API (R1).
+    from pomogu.intake.tests.lmtp_client import LmtpClient
+
+    lmtp_port = int(re.search(r"LMTP:\s+127\.0\.0\.1:(\d+)", output.text).group(1))  # type: ignore[union-attr]
+    client = LmtpClient("127.0.0.1", lmtp_port)
+    raw = (
+        "From: Ivan <ivan@romashka.example>\r\nTo: buh@demo.example\r\n"
+        "Subject: =?utf-8?b?0J3QtdGCINC40L3RgtC10YDQvdC10YLQsA==?=\r\n"
+        "Message-ID: <demo-lmtp-1@romashka.example>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Добрый день! С утра нет интернета.\r\n"
+    ).encode()
+    [reply] = client.send("ivan@romashka.example", ["buh@demo.example"], raw)
+    client.close()
+    assert reply.code == 250
+    mailed = admin.get("/cases", params={"limit": 1}).json()["items"][0]
+    assert mailed["subject"] == "Нет интернета"
+    assert mailed["customer"]["email"] == "ivan@romashka.example"
+    assert mailed["channel"] == "email"
 
     process.send_signal(signal.SIGINT)
     assert process.wait(15) == 0, output.text

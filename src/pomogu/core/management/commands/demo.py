@@ -41,14 +41,21 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 class Command(BaseCommand):
     help = (
         "Run the desk in one process with demo data: migrate, seed the demo (once), start the "
-        "background runner and serve the web app and API with waitress on 127.0.0.1:$PORT "
-        "(default 8000). Data lives in $POMOGU_DATA_DIR (default ./var); a second run reuses it. "
-        "Outbound mail is written to files unless POMOGU_EMAIL_BACKEND is set. Ctrl-C stops."
+        "background runner, serve the web app and API with waitress on 127.0.0.1:$PORT "
+        "(default 8000) and the LMTP endpoint on 127.0.0.1:$LMTP_PORT (default 8024). Data "
+        "lives in $POMOGU_DATA_DIR (default ./var); a second run reuses it. Outbound mail is "
+        "written to files unless POMOGU_EMAIL_BACKEND is set. Ctrl-C stops."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--port", type=int, default=None, help="Port to serve on (default: $PORT or 8000)."
+        )
+        parser.add_argument(
+            "--lmtp-port",
+            type=int,
+            default=None,
+            help="Port of the LMTP endpoint (default: $LMTP_PORT or 8024).",
         )
         parser.add_argument(
             "--no-serve",
@@ -62,6 +69,8 @@ class Command(BaseCommand):
         if not 0 < port < 65536:
             raise CommandError(f"{port} is not a port number")
         base = f"http://{HOST}:{port}"
+        lmtp_port = options["lmtp_port"] or int(os.environ.get("LMTP_PORT", "8024"))
+        self.lmtp_address = f"{HOST}:{lmtp_port}"
 
         call_command("migrate", interactive=False, verbosity=0)
         credentials = demo_data.prepare(settings.DATA_DIR, stdout=self.stdout)
@@ -85,6 +94,16 @@ class Command(BaseCommand):
                 f"Cannot listen on {HOST}:{port} ({error.strerror or error}). "
                 "Choose another port with --port or PORT."
             ) from None
+        from pomogu.intake import lmtp
+
+        try:
+            lmtp_server = lmtp.start(HOST, lmtp_port)
+        except OSError as error:
+            server.close()
+            raise CommandError(
+                f"Cannot serve LMTP on {HOST}:{lmtp_port} ({error}). "
+                "Choose another port with --lmtp-port or LMTP_PORT."
+            ) from None
         runner = Runner(interval=settings.POMOGU["RUNNER_INTERVAL"])
         previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -101,6 +120,7 @@ class Command(BaseCommand):
             for sig in previous:
                 signal.signal(sig, signal.SIG_IGN)
             server.close()
+            lmtp_server.stop()
             runner.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -130,6 +150,8 @@ class Command(BaseCommand):
             f"  API:           {base}/api/v1/",
             f"  OpenAPI:       {base}/api/v1/openapi.json   (docs: {base}/api/v1/docs)",
             f"  Health:        {base}/healthz",
+            f"  Web form:      {base}/contact/",
+            f"  LMTP:          {self.lmtp_address}   (mail for any address opens a case)",
             "",
             f"  Login:         {credentials.username}",
             f"  Password:      {shown_password}",

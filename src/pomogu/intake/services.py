@@ -1,0 +1,484 @@
+"""One front door (R1): every received message becomes a message on a case, a message held for an
+agent, or a quarantine item a person can see. Nothing is dropped.
+
+``receive`` is the single entry for every mail channel (LMTP, IMAP, reprocessing). It stores the
+bytes first (REL-2), recognises a second delivery of the same message (REL-3), parses, threads,
+opens or updates the case, queues the acknowledgement, and commits all of it before it returns
+(REL-1): only then may the caller answer 250 or flag the message on the IMAP server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from pomogu.cases import services as cases
+from pomogu.cases.choices import Channel, EventKind, MessageKind
+from pomogu.cases.models import Case, Message, TimelineEvent
+from pomogu.contact.models import OutboxKind, OutboxMessage, OutboxState
+from pomogu.contact.services import enqueue_email
+from pomogu.core import clock
+from pomogu.core.errors import DomainError
+from pomogu.core.faults import fault_point
+from pomogu.intake import routing, storage
+from pomogu.intake.models import InboundMessage, InboundState, Mailbox
+from pomogu.intake.parsing import Limits, ParsedMail, ParseError, parse, split_reply
+from pomogu.people import services as people
+from pomogu.people.models import Customer
+
+log = logging.getLogger(__name__)
+
+# Infrastructure failures: nothing can be stored, so the sender must try again later (451).
+# Any other error while processing one message is that message's problem: it is quarantined.
+INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError)
+
+TAG_RE = re.compile(r"\[#(\d{1,18})-([a-z2-9]{13})\]")
+_MESSAGE_ID_RE = re.compile(r"<[^<>\s]{1,900}>")
+
+
+@dataclass
+class Receipt:
+    inbound: InboundMessage
+    duplicate: bool
+
+
+def queue_of(mailbox: Mailbox | None, recipient: str) -> str:
+    if mailbox is not None:
+        return f"mailbox:{mailbox.pk}"
+    return f"rcpt:{recipient.strip().lower()}"
+
+
+def dedupe_key(queue: str, raw: bytes) -> str:
+    """(queue, Message-ID), or (queue, SHA-256 of the bytes) without one (REL-3)."""
+    return dedupe_key_of(queue, quick_message_id(raw), hashlib.sha256(raw).hexdigest())
+
+
+def dedupe_key_of(queue: str, message_id: str, sha256: str) -> str:
+    """The key from its parts; receiving and reconciliation both build keys here, so they
+    cannot disagree."""
+    return f"{queue}|{message_id}" if message_id else f"{queue}|sha256:{sha256}"
+
+
+def quick_message_id(raw: bytes) -> str:
+    """The Message-ID from the header block only, normalised, without parsing the body: the
+    dedupe key must exist even for a message the full parser will refuse."""
+    head, _sep, _body = raw.partition(b"\r\n\r\n")
+    if len(head) == len(raw):
+        head, _sep, _body = raw.partition(b"\n\n")
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(head[: 256 * 1024])
+        value = str(headers.get("Message-ID", "") or "")
+    except Exception:  # a header block the stdlib cannot read has no usable Message-ID
+        return ""
+    match = _MESSAGE_ID_RE.search(value.replace("\r", "").replace("\n", ""))
+    return match.group(0) if match else ""
+
+
+def receive(
+    raw: bytes,
+    *,
+    mailbox: Mailbox | None,
+    recipient: str = "",
+    envelope_from: str = "",
+    source: str,
+    imap_uid: int | None = None,
+    imap_uidvalidity: int | None = None,
+) -> Receipt:
+    """Store, deduplicate, process and commit one received message (R1, REL-1..3).
+
+    Returns once everything is committed. Raises only when the database itself fails; then
+    nothing was stored and the caller must not acknowledge the message.
+    """
+    queue = queue_of(mailbox, recipient)
+    sha256 = hashlib.sha256(raw).hexdigest()
+    message_id = quick_message_id(raw)
+    key = dedupe_key(queue, raw)
+
+    with transaction.atomic():
+        existing = InboundMessage.objects.filter(dedupe_key=key).first()
+        if existing is not None:
+            return Receipt(existing, duplicate=True)
+        try:
+            with transaction.atomic():
+                inbound = InboundMessage.objects.create(
+                    mailbox=mailbox,
+                    queue=queue,
+                    dedupe_key=key,
+                    source=source,
+                    envelope_from=envelope_from[:998],
+                    envelope_to=recipient[:998],
+                    rfc_message_id=message_id,
+                    sha256=sha256,
+                    size=len(raw),
+                    raw=raw,
+                    imap_uid=imap_uid,
+                    imap_uidvalidity=imap_uidvalidity,
+                    state=InboundState.QUARANTINED,
+                    reason="pending",
+                )
+        except IntegrityError:
+            # The same message is being delivered twice at this very moment; the other
+            # delivery stored it.
+            existing = InboundMessage.objects.filter(dedupe_key=key).first()
+            if existing is None:
+                raise
+            return Receipt(existing, duplicate=True)
+        fault_point("intake.after_raw_stored")
+        _process_safely(inbound, raw)
+    return Receipt(inbound, duplicate=False)
+
+
+def _process_safely(inbound: InboundMessage, raw: bytes) -> None:
+    """Process inside a savepoint; a message-specific failure rolls back only its own effects
+    and leaves the raw row in quarantine with the reason. The raw row itself always stays."""
+    try:
+        with transaction.atomic():
+            _process(inbound, raw)
+    except INFRASTRUCTURE_ERRORS:
+        raise
+    except ParseError as error:
+        _quarantine(inbound, error.code, error.detail)
+    except DomainError as error:
+        _quarantine(inbound, error.code, error.detail)
+    except (DatabaseError, Exception) as error:
+        log.exception("message %s could not be processed; quarantined", inbound.pk)
+        _quarantine(inbound, "processing_error", f"{type(error).__name__}: {error}"[:2000])
+
+
+def _quarantine(inbound: InboundMessage, reason: str, detail: str) -> None:
+    InboundMessage.objects.filter(pk=inbound.pk).update(
+        state=InboundState.QUARANTINED, reason=reason, detail=detail, processed_at=clock.now()
+    )
+    inbound.state, inbound.reason, inbound.detail = InboundState.QUARANTINED, reason, detail
+
+
+def limits() -> Limits:
+    configured = settings.POMOGU.get("MAIL_MAX_BYTES")
+    return Limits(max_bytes=int(configured)) if configured else Limits()
+
+
+def _process(inbound: InboundMessage, raw: bytes) -> None:
+    parsed = parse(raw, limits())
+    if parsed.bounce:
+        _record_bounce(inbound, parsed)
+        return
+    if not parsed.from_address:
+        raise DomainError(_("The message has no sender address we can answer."), code="no_sender")
+    if _is_own_address(parsed.from_address):
+        # Mail from our own addresses coming back in is a loop, not a customer.
+        _finish(inbound, InboundState.PROCESSED, reason="own_address")
+        return
+    if _looks_like_a_loop(inbound, parsed):
+        raise DomainError(
+            _(
+                "Too many messages from %(sender)s in the last hour: a mail loop is likely. Kept "
+                "here for a person to look at."
+            )
+            % {"sender": parsed.from_address},
+            code="possible_loop",
+        )
+    customer = people.find_or_create_customer(
+        email=parsed.from_address, name=parsed.from_name, language=parsed.language_hint
+    )
+    case = find_case(parsed)
+    if case is not None:
+        if is_participant(case, customer):
+            message = cases.add_customer_message(
+                case.pk,
+                customer=customer,
+                body=parsed.visible_text or parsed.text,
+                channel=Channel.EMAIL,
+                message_id=parsed.message_id,
+                body_html=parsed.html,
+                language=parsed.language_hint,
+            )
+            _keep_parts(message, parsed)
+            _finish(inbound, InboundState.PROCESSED, case=case, message=message, reason="threaded")
+        else:
+            message = hold_message(case, customer=customer, parsed=parsed)
+            _finish(
+                inbound, InboundState.HELD, case=case, message=message, reason="not_a_participant"
+            )
+        return
+
+    mailbox_team = inbound.mailbox.team if inbound.mailbox else None
+    team = routing.choose_team(parsed, mailbox_team=mailbox_team)
+    case = cases.open_case(
+        customer=customer,
+        subject=parsed.subject,
+        body=parsed.visible_text or parsed.text or _("(the message has no text)"),
+        channel=Channel.EMAIL,
+        team=team,
+        language=parsed.language_hint,
+        message_id=parsed.message_id,
+        body_html=parsed.html,
+    )
+    message = case.messages.get()
+    _keep_parts(message, parsed)
+    acknowledged = acknowledge(case, inbound=inbound, parsed=parsed)
+    _finish(
+        inbound,
+        InboundState.PROCESSED,
+        case=case,
+        message=message,
+        reason="new_case",
+        acknowledged=acknowledged,
+    )
+
+
+def _finish(
+    inbound: InboundMessage,
+    state: InboundState,
+    *,
+    reason: str,
+    case: Case | None = None,
+    message: Message | None = None,
+    acknowledged: bool = False,
+) -> None:
+    inbound.state, inbound.reason, inbound.case, inbound.message = state, reason, case, message
+    inbound.acknowledged = acknowledged
+    inbound.processed_at = clock.now()
+    inbound.detail = ""
+    inbound.save(
+        update_fields=[
+            "state",
+            "reason",
+            "case",
+            "message",
+            "acknowledged",
+            "processed_at",
+            "detail",
+        ]
+    )
+
+
+def _keep_parts(message: Message, parsed: ParsedMail) -> None:
+    """Keep the folded quote beside the visible text, and the attachments."""
+    if parsed.visible_text and parsed.text != parsed.visible_text:
+        _visible, folded = split_reply(parsed.text)
+        Message.objects.filter(pk=message.pk).update(quoted=folded.strip("\n"))
+    for attachment in parsed.attachments:
+        storage.save_attachment(message, attachment)
+
+
+# --- threading --------------------------------------------------------------------------------
+
+
+def find_case(parsed: ParsedMail) -> Case | None:
+    """The case this message continues: by the Message-IDs it answers (ours or earlier ones on
+    the case), else by the unguessable subject tag. Never by subject text alone."""
+    ids = [*reversed(parsed.references), *parsed.in_reply_to]
+    if ids:
+        known = Message.objects.filter(message_id__in=ids).values_list("message_id", "case_id")
+        by_id = dict(known)
+        outbound = OutboxMessage.objects.filter(rfc_message_id__in=ids, case__isnull=False)
+        for rfc_id, case_id in outbound.values_list("rfc_message_id", "case_id"):
+            by_id.setdefault(rfc_id, case_id)
+        # The most recent reference that we know wins.
+        for candidate in [*parsed.in_reply_to, *reversed(parsed.references)]:
+            if candidate in by_id:
+                return Case.objects.select_related("customer").get(pk=by_id[candidate])
+    match = TAG_RE.search(parsed.subject)
+    if match:
+        return (
+            Case.objects.select_related("customer")
+            .filter(number=int(match.group(1)), thread_token=match.group(2))
+            .first()
+        )
+    return None
+
+
+def is_participant(case: Case, customer: Customer) -> bool:
+    """The case's customer, or someone whose earlier message on it an agent accepted."""
+    if customer.pk == case.customer_id:
+        return True
+    return case.messages.filter(kind=MessageKind.INBOUND, customer=customer).exists()
+
+
+@transaction.atomic
+def hold_message(case: Case, *, customer: Customer, parsed: ParsedMail) -> Message:
+    """Mail for a case from someone who is not on it (AZ-7, AZ-8): kept on the case for staff
+    only; it does not reach the customer's thread, reopen the case or trigger any reply."""
+    message = Message.objects.create(
+        case=case,
+        kind=MessageKind.HELD,
+        customer=customer,
+        channel=Channel.EMAIL,
+        body=parsed.visible_text or parsed.text,
+        body_html=parsed.html,
+        message_id=parsed.message_id,
+        language=parsed.language_hint,
+    )
+    TimelineEvent.objects.create(
+        case=case,
+        kind=EventKind.HELD,
+        data={"message_id": message.pk, "sender": customer.email},
+    )
+    _keep_parts(message, parsed)
+    return message
+
+
+# --- acknowledgement and loop safety (R1, REL-8) --------------------------------------------
+
+
+def _is_own_address(address: str) -> bool:
+    address = address.lower()
+    if address == settings.DEFAULT_FROM_EMAIL.lower():
+        return True
+    return Mailbox.objects.filter(address__iexact=address).exists()
+
+
+def _looks_like_a_loop(inbound: InboundMessage, parsed: ParsedMail) -> bool:
+    """The breaker (ML-3): past this many messages an hour from one sender, new ones are not
+    turned into cases or answered; they wait in quarantine, where a person can release them."""
+    breaker = int(settings.POMOGU.get("LOOP_BREAKER_PER_HOUR", 20))
+    since = clock.now() - dt.timedelta(hours=1)
+    recent = (
+        InboundMessage.objects.filter(
+            received_at__gte=since, envelope_from__iexact=parsed.from_address
+        )
+        .exclude(pk=inbound.pk)
+        .count()
+    )
+    if inbound.source != "lmtp" or not inbound.envelope_from:
+        recent = max(recent, _recent_cases_from(parsed.from_address, since))
+    return recent >= breaker
+
+
+def _recent_cases_from(address: str, since: dt.datetime) -> int:
+    return Case.objects.filter(customer__email__iexact=address, created_at__gte=since).count()
+
+
+def why_not_acknowledge(inbound: InboundMessage, parsed: ParsedMail) -> str:
+    """The reason not to answer this message automatically, or "" (RFC 3834, REL-8)."""
+    if parsed.auto:
+        return parsed.auto
+    if inbound.source == "lmtp" and inbound.envelope_from.strip() in ("", "<>"):
+        return "null-return-path"
+    budget = int(settings.POMOGU.get("ACK_PER_SENDER_PER_DAY", 3))
+    since = clock.now() - dt.timedelta(days=1)
+    sent = OutboxMessage.objects.filter(
+        kind=OutboxKind.ACKNOWLEDGEMENT, to_email__iexact=parsed.from_address, created_at__gte=since
+    ).count()
+    if sent >= budget:
+        return "sender-rate-limit"
+    return ""
+
+
+def acknowledge(case: Case, *, inbound: InboundMessage, parsed: ParsedMail) -> bool:
+    """Queue the one acknowledgement of a new case (unique per case in the database). It names
+    the team that has the request, its owner and when to expect an answer, and never asks the
+    customer to write elsewhere (R1)."""
+    reason = why_not_acknowledge(inbound, parsed)
+    if reason:
+        TimelineEvent.objects.create(
+            case=case, kind=EventKind.NOTE, data={"acknowledgement_skipped": reason}
+        )
+        return False
+    language = "ru" if parsed.language_hint == "ru" else "en"
+    hours = int(settings.POMOGU.get("ACK_PROMISE_HOURS", 8))
+    with translation.override(language):
+        subject = _("We have your request: %(subject)s %(tag)s") % {
+            "subject": case.subject,
+            "tag": case.tag,
+        }
+        mailbox_team = inbound.mailbox.team if inbound.mailbox else None
+        lines = [
+            _("Hello%(name)s,") % {"name": f" {case.customer.name}" if case.customer.name else ""},
+            "",
+            _("Thank you for writing. Your request is case number %(number)s.")
+            % {"number": case.number},
+            _("%(team)s has it, and %(owner)s is responsible for it until it is solved.")
+            % {"team": case.team.name, "owner": case.owner.display_name},
+        ]
+        if mailbox_team is not None and mailbox_team.pk != case.team_id:
+            lines.append(
+                _(
+                    "You wrote to %(address)s; we passed your message on ourselves, so there is "
+                    "nothing more you need to do."
+                )
+                % {"address": inbound.mailbox.address}  # type: ignore[union-attr]
+            )
+        lines += [
+            _("You will have an answer within %(hours)s working hours.") % {"hours": hours},
+            _("To add anything, just reply to this message."),
+        ]
+        body = "\n".join(lines) + "\n"
+    headers = {}
+    if parsed.message_id:
+        headers = {"In-Reply-To": parsed.message_id, "References": parsed.message_id}
+    try:
+        with transaction.atomic():
+            enqueue_email(
+                to_email=case.customer.email,
+                subject=subject,
+                body=body,
+                kind=OutboxKind.ACKNOWLEDGEMENT,
+                case=case,
+                automated=True,
+                dedupe_key=f"ack:{case.pk}",
+                headers=headers,
+            )
+    except IntegrityError:
+        return False  # already acknowledged: one per case
+    return True
+
+
+def _record_bounce(inbound: InboundMessage, parsed: ParsedMail) -> None:
+    """A delivery report: find the outbound message it is about and, if the failure is
+    permanent, mark it failed on its case so the agent knows the customer did not get it."""
+    rows = list(OutboxMessage.objects.filter(rfc_message_id__in=parsed.bounced_message_ids))
+    for row in rows:
+        if parsed.bounce_permanent and row.state != OutboxState.FAILED:
+            OutboxMessage.objects.filter(pk=row.pk).update(
+                state=OutboxState.FAILED, last_error=_("The recipient's server bounced it.")
+            )
+            if row.case_id:
+                TimelineEvent.objects.create(
+                    case_id=row.case_id,
+                    kind=EventKind.OUTBOUND_FAILED,
+                    data={
+                        "outbox_id": row.pk,
+                        "to": row.to_email,
+                        "permanent": True,
+                        "error": "bounce",
+                        "inbound_id": inbound.pk,
+                    },
+                )
+    case_ids = {row.case_id for row in rows if row.case_id}
+    case = Case.objects.filter(pk=next(iter(case_ids))).first() if len(case_ids) == 1 else None
+    _finish(
+        inbound, InboundState.PROCESSED, case=case, reason="bounce" if rows else "bounce_unmatched"
+    )
+
+
+# --- quarantine -------------------------------------------------------------------------------
+
+
+def quarantined() -> Q:
+    return Q(state=InboundState.QUARANTINED)
+
+
+def reprocess(inbound_id: int) -> InboundMessage:
+    """Run a quarantined message through the pipeline again (after a fix, or a raised limit).
+    The same row is reused: its bytes never change."""
+    with transaction.atomic():
+        inbound = InboundMessage.objects.select_for_update().get(pk=inbound_id)
+        if inbound.state != InboundState.QUARANTINED:
+            raise DomainError(
+                _("Only a message in quarantine can be processed again."), code="not_quarantined"
+            )
+        _process_safely(inbound, bytes(inbound.raw))
+        inbound.refresh_from_db()
+    return inbound

@@ -1,0 +1,50 @@
+"""Attachment files: outside any served directory, under generated names, written and synced to
+disk before the transaction that references them commits (REL-1, SEC-5)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+
+from pomogu.cases.models import Message
+from pomogu.intake.models import Attachment
+from pomogu.intake.parsing import ParsedAttachment
+
+
+def root() -> Path:
+    return Path(settings.DATA_DIR) / "attachments"
+
+
+def path_of(storage_name: str) -> Path:
+    # storage_name is ours (hex), never a customer's file name: no path can escape the root.
+    return root() / storage_name[:2] / storage_name
+
+
+def save_attachment(message: Message, part: ParsedAttachment) -> Attachment:
+    storage_name = secrets.token_hex(16)
+    path = path_of(storage_name)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, part.content)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return Attachment.objects.create(
+        message=message,
+        filename=part.filename[:255],
+        content_type=part.content_type[:255],
+        size=len(part.content),
+        sha256=hashlib.sha256(part.content).hexdigest(),
+        storage_name=storage_name,
+        inline=part.inline,
+    )

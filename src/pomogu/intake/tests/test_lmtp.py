@@ -1,0 +1,404 @@
+"""Mail through the real LMTP endpoint (R1, REL-1..3, REL-8): accepted means committed, every
+message becomes a case message, a held message or a quarantine item, and nothing twice."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import OperationalError
+
+from pomogu.cases import services as cases
+from pomogu.cases.choices import CaseState, MessageKind
+from pomogu.cases.models import Case, Message
+from pomogu.contact.models import OutboxKind, OutboxMessage, OutboxState
+from pomogu.core.smtp_sink import free_port
+from pomogu.core.testing import Cast
+from pomogu.intake import lmtp
+from pomogu.intake.models import InboundMessage, InboundState, Mailbox
+from pomogu.intake.services import quick_message_id
+from pomogu.intake.tests.lmtp_client import LmtpClient, dot_stuff
+
+SHARED = Path(__file__).resolve().parents[5] / "shared" / "data"
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def endpoint(cast: Cast) -> Iterator[LmtpClient]:
+    port = free_port()
+    controller = lmtp.start("127.0.0.1", port)
+    client = LmtpClient("127.0.0.1", port)
+    yield client
+    client.close()
+    controller.stop()
+
+
+@pytest.fixture
+def billing_box(cast: Cast) -> Mailbox:
+    return Mailbox.objects.create(name="Бухгалтерия", address="buh@desk.test", team=cast.billing)
+
+
+def mail(
+    *,
+    sender: str = "dave@customer.test",
+    to: str = "support@desk.test",
+    subject: str = "Нет интернета",
+    body: str = "С утра не работает интернет.\n",
+    **headers: str,
+) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = headers.pop("message_id", make_msgid(domain="customer.test"))
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message.as_bytes()
+
+
+def deliver(
+    client: LmtpClient,
+    raw: bytes,
+    *,
+    to: str = "support@desk.test",
+    sender: str = "dave@customer.test",
+) -> int:
+    [reply] = client.send(sender, [to], raw)
+    return reply.code
+
+
+def test_new_mail_opens_a_case_and_is_acknowledged(endpoint: LmtpClient, cast: Cast) -> None:
+    assert deliver(endpoint, mail()) == 250
+    inbound = InboundMessage.objects.get()
+    assert inbound.state == InboundState.PROCESSED
+    case = Case.objects.get()
+    assert inbound.case == case
+    assert case.customer == cast.dave
+    assert case.subject == "Нет интернета"
+    assert case.team == cast.support  # unknown address: the desk's default team
+    assert case.messages.get().body.strip() == "С утра не работает интернет."
+    ack = OutboxMessage.objects.get(kind=OutboxKind.ACKNOWLEDGEMENT)
+    assert ack.headers["Auto-Submitted"] == "auto-replied"
+    assert ack.headers["X-Auto-Response-Suppress"] == "All"
+    assert ack.to_email == "dave@customer.test"
+    assert case.tag in ack.subject
+    assert str(case.number) in ack.body
+    assert case.owner.display_name in ack.body
+    assert "Technical support" in ack.body
+
+
+def test_acknowledgement_speaks_the_customers_language(endpoint: LmtpClient, cast: Cast) -> None:
+    deliver(
+        endpoint,
+        mail(
+            subject="Router down",
+            body="Our office router is down since 9 am.\n",
+            sender="erin@other.test",
+        ),
+        sender="erin@other.test",
+    )
+    deliver(endpoint, mail())
+    english = OutboxMessage.objects.get(to_email="erin@other.test")
+    russian = OutboxMessage.objects.get(to_email="dave@customer.test")
+    assert "Thank you for writing" in english.body
+    assert "Thank you for writing" not in russian.body
+    assert any("\u0400" <= ch <= "\u04ff" for ch in russian.body)
+
+
+def test_second_delivery_of_the_same_message_changes_nothing(
+    endpoint: LmtpClient, cast: Cast
+) -> None:
+    raw = mail()
+    assert deliver(endpoint, raw) == 250
+    assert deliver(endpoint, raw) == 250
+    assert InboundMessage.objects.count() == 1
+    assert Case.objects.count() == 1
+    assert Message.objects.count() == 1
+    assert OutboxMessage.objects.count() == 1
+
+
+def test_message_without_message_id_is_deduplicated_by_its_bytes(
+    endpoint: LmtpClient, cast: Cast
+) -> None:
+    raw = b"From: dave@customer.test\r\nSubject: no id\r\n\r\nHello\r\n"
+    deliver(endpoint, raw)
+    deliver(endpoint, raw)
+    assert Case.objects.count() == 1
+    assert InboundMessage.objects.get().dedupe_key.endswith(InboundMessage.objects.get().sha256)
+
+
+def test_one_reply_per_recipient_and_each_address_is_a_front_door(
+    endpoint: LmtpClient, cast: Cast, billing_box: Mailbox
+) -> None:
+    replies = endpoint.send(
+        "dave@customer.test",
+        ["buh@desk.test", "nobody-configured@desk.test"],
+        mail(to="buh@desk.test"),
+    )
+    assert [r.code for r in replies] == [250, 250]
+    teams = set(Case.objects.values_list("team__slug", flat=True))
+    assert teams == {"billing", "support"}
+
+
+def test_misaddressed_request_is_routed_and_the_customer_told(
+    endpoint: LmtpClient, cast: Cast, billing_box: Mailbox, monkeypatch: Any
+) -> None:
+    """R1: an outage mailed to accounting goes to technical support (the router decides; here
+    a stand-in for the triage router), and the acknowledgement says so."""
+    from pomogu.intake import routing
+
+    monkeypatch.setattr(routing, "choose_team", lambda parsed, mailbox_team: cast.support)
+    deliver(endpoint, mail(to="buh@desk.test"), to="buh@desk.test")
+    case = Case.objects.get()
+    assert case.team == cast.support
+    ack = OutboxMessage.objects.get(kind=OutboxKind.ACKNOWLEDGEMENT)
+    assert "buh@desk.test" in ack.body
+    assert "Technical support" in ack.body or "Техническ" in ack.body or case.team.name in ack.body
+
+
+def test_failure_before_commit_answers_451_and_stores_nothing(
+    endpoint: LmtpClient, cast: Cast, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("POMOGU_FAULTS", "intake.after_raw_stored:raise")
+    raw = mail()
+    assert deliver(endpoint, raw) == 451
+    assert InboundMessage.objects.count() == 0
+    assert Case.objects.count() == 0
+    monkeypatch.delenv("POMOGU_FAULTS")
+    assert deliver(endpoint, raw) == 250  # the sending server's retry
+    assert Case.objects.count() == 1
+
+
+def test_poison_message_is_quarantined_byte_exact_and_the_next_one_goes_through(
+    endpoint: LmtpClient, cast: Cast
+) -> None:
+    poison = b"From: dave@customer.test\r\nMessage-ID: <poison@customer.test>\r\n" + (
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n" * 3000
+    )
+    assert deliver(endpoint, poison) == 250
+    assert deliver(endpoint, mail()) == 250
+    held = InboundMessage.objects.get(rfc_message_id="<poison@customer.test>")
+    assert held.state == InboundState.QUARANTINED
+    assert held.reason.startswith("over_limit") or held.reason == "unparseable"
+    assert bytes(held.raw) == dot_stuff(poison)
+    assert Case.objects.count() == 1
+
+
+def test_reply_threads_into_the_case_by_its_references(endpoint: LmtpClient, cast: Cast) -> None:
+    deliver(endpoint, mail())
+    case = Case.objects.get()
+    reply = cases.add_message(
+        case.pk, actor=case.owner, body="Перезагрузите роутер, пожалуйста.", wait_for_customer=True
+    )
+    answer = mail(
+        subject=f"Re: Нет интернета {case.tag}",
+        body="Перезагрузил, не помогло.\n",
+        In_Reply_To=reply.message_id,
+        References=reply.message_id,
+    )
+    deliver(endpoint, answer)
+    case.refresh_from_db()
+    assert Case.objects.count() == 1
+    assert case.state == CaseState.OPEN
+    assert case.messages.filter(kind=MessageKind.INBOUND).count() == 2
+
+
+def test_reply_threads_by_subject_tag_when_headers_are_lost(
+    endpoint: LmtpClient, cast: Cast
+) -> None:
+    deliver(endpoint, mail())
+    case = Case.objects.get()
+    deliver(endpoint, mail(subject=f"RE: {case.tag} ещё вопрос"))
+    assert Case.objects.count() == 1
+    assert case.messages.count() == 2
+
+
+def test_a_guessed_tag_opens_a_new_case(endpoint: LmtpClient, cast: Cast) -> None:
+    deliver(endpoint, mail())
+    case = Case.objects.get()
+    deliver(
+        endpoint,
+        mail(subject=f"Re: [#{case.number}-aaaaaaaaaaaaa] hello", sender="erin@other.test"),
+        sender="erin@other.test",
+    )
+    assert Case.objects.count() == 2
+    assert case.messages.count() == 1
+
+
+def test_mail_from_a_stranger_to_a_case_is_held_for_an_agent(
+    endpoint: LmtpClient, cast: Cast
+) -> None:
+    """AZ-7/AZ-8: a third party writing into a case thread does not reach the customer's
+    thread, reopen anything or get any automatic answer."""
+    deliver(endpoint, mail())
+    case = Case.objects.get()
+    deliver(
+        endpoint,
+        mail(
+            sender="noreply@service.test",
+            subject=f"Verify your account {case.tag}",
+            body="Your code is 123456\n",
+        ),
+        sender="noreply@service.test",
+    )
+    inbound = InboundMessage.objects.get(envelope_from="noreply@service.test")
+    assert inbound.state == InboundState.HELD
+    held = case.messages.get(kind=MessageKind.HELD)
+    assert "123456" in held.body
+    assert OutboxMessage.objects.count() == 1  # only the first acknowledgement
+
+
+def test_reply_to_a_resolved_case_reopens_it(endpoint: LmtpClient, cast: Cast) -> None:
+    deliver(endpoint, mail())
+    case = Case.objects.get()
+    out = cases.add_message(case.pk, actor=case.owner, body="Заменили кабель.")
+    cases.resolve(case.pk, actor=case.owner)
+    deliver(
+        endpoint,
+        mail(subject="Re: Нет интернета", body="Опять не работает!\n", In_Reply_To=out.message_id),
+    )
+    case.refresh_from_db()
+    assert case.state == CaseState.OPEN
+    assert case.reopen_count == 1
+
+
+# --- loops (REL-8, ML-1..4) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Auto_Submitted": "auto-replied"},
+        {"Precedence": "bulk"},
+        {"List_Id": "<news.shop.test>", "Precedence": "list"},
+        {"X_Auto_Response_Suppress": "All"},
+    ],
+)
+def test_automatic_mail_gets_no_acknowledgement(
+    endpoint: LmtpClient, cast: Cast, headers: dict[str, str]
+) -> None:
+    deliver(endpoint, mail(subject="Out of office", **headers))
+    assert Case.objects.count() == 1  # still recorded: nothing is dropped
+    assert not OutboxMessage.objects.exists()
+
+
+def test_null_return_path_gets_no_acknowledgement(endpoint: LmtpClient, cast: Cast) -> None:
+    [reply] = endpoint.send("", ["support@desk.test"], mail())
+    assert reply.code == 250
+    assert Case.objects.count() == 1
+    assert not OutboxMessage.objects.exists()
+
+
+def test_mirror_autoresponder_stops_within_the_budget(
+    endpoint: LmtpClient, cast: Cast, settings: Any
+) -> None:
+    """A broken autoresponder that answers everything with a fresh message and no loop headers:
+    the acknowledgements to it stop at the per-sender budget."""
+    settings.POMOGU = {**settings.POMOGU, "ACK_PER_SENDER_PER_DAY": 3, "LOOP_BREAKER_PER_HOUR": 6}
+    for turn in range(10):
+        deliver(
+            endpoint,
+            mail(sender="robot@loop.test", subject=f"Re: your mail {turn}"),
+            sender="robot@loop.test",
+        )
+    # The acknowledgements stop at the daily budget; past the hourly breaker the messages stop
+    # becoming cases and wait in quarantine as a possible loop. All ten are kept.
+    assert OutboxMessage.objects.filter(to_email="robot@loop.test").count() == 3
+    rows = InboundMessage.objects.filter(envelope_from="robot@loop.test")
+    assert rows.count() == 10
+    assert rows.filter(state=InboundState.PROCESSED).count() == 6
+    assert rows.filter(state=InboundState.QUARANTINED, reason="possible_loop").count() == 4
+    assert Case.objects.count() == 6
+
+
+def test_bounce_marks_the_reply_failed_on_its_case(endpoint: LmtpClient, cast: Cast) -> None:
+    deliver(endpoint, mail())
+    case = Case.objects.get()
+    reply = cases.add_message(case.pk, actor=case.owner, body="Ответ")
+    dsn = (
+        "From: MAILER-DAEMON@mx.customer.test\r\n"
+        "To: support@desk.test\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <dsn-1@mx.customer.test>\r\n"
+        "Auto-Submitted: auto-replied\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.customer.test\r\n\r\n"
+        "Final-Recipient: rfc822; dave@customer.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {reply.message_id}\r\nSubject: Re: Нет интернета\r\n"
+        "--B--\r\n"
+    ).encode()
+    [r] = endpoint.send("", ["support@desk.test"], dsn)
+    assert r.code == 250
+    row = OutboxMessage.objects.get(message=reply)
+    assert row.state == OutboxState.FAILED
+    assert case.events.filter(kind="outbound_failed").exists()
+    assert Case.objects.count() == 1  # a bounce is not a customer's request
+
+
+# --- the shared corpora: nothing lost, nothing twice -------------------------------------------
+
+
+def test_every_corpus_message_becomes_a_case_message_or_a_quarantine_item(
+    endpoint: LmtpClient, cast: Cast
+) -> None:
+    files = sorted((SHARED / "email_stdlib_cpython").glob("msg_*.txt"))
+    assert len(files) >= 40
+    for path in files:
+        raw = path.read_bytes()
+        assert deliver(endpoint, raw) == 250, path.name
+        assert deliver(endpoint, raw) == 250, path.name  # redelivered: still once
+    # What the endpoint should have stored: one row per distinct Message-ID (or, without one,
+    # per distinct content), each byte for byte as it was on the wire.
+    expected: dict[str, bytes] = {}
+    for path in files:
+        wire = dot_stuff(path.read_bytes())
+        expected.setdefault(quick_message_id(wire) or hashlib.sha256(wire).hexdigest(), wire)
+    rows = InboundMessage.objects.all()
+    assert rows.count() == len(expected)
+    for row in rows:
+        assert bytes(row.raw) == expected[row.rfc_message_id or row.sha256]
+    for row in rows:
+        assert row.state in (InboundState.PROCESSED, InboundState.QUARANTINED, InboundState.HELD)
+        if row.state == InboundState.QUARANTINED:
+            assert row.reason, row.rfc_message_id
+            assert row.reason != "pending", row.rfc_message_id
+        else:
+            assert row.case_id is not None or row.reason.startswith(("bounce", "own_address"))
+    # Each stored message appears once; no message row without its inbound row.
+    linked = rows.exclude(message__isnull=True).values_list("message_id", flat=True)
+    assert len(list(linked)) == len(set(linked))
+
+
+def test_partial_failure_answers_per_recipient_and_the_retry_adds_only_the_missing(
+    endpoint: LmtpClient, cast: Cast, billing_box: Mailbox, monkeypatch: Any
+) -> None:
+    """FT-3: support@ succeeds, billing@'s write fails: replies 250 then 451, in RCPT order;
+    the sender's retry to billing@ creates billing's case only."""
+    from pomogu.intake import services as intake
+
+    real = intake.receive
+
+    def failing_for_billing(raw: bytes, **kwargs: Any) -> Any:
+        if kwargs.get("recipient") == "buh@desk.test":
+            raise OperationalError("disk I/O error")
+        return real(raw, **kwargs)
+
+    monkeypatch.setattr(lmtp, "receive", failing_for_billing)
+    raw = mail(to="support@desk.test, buh@desk.test")
+    replies = endpoint.send("dave@customer.test", ["support@desk.test", "buh@desk.test"], raw)
+    assert [r.code for r in replies] == [250, 451]
+    assert Case.objects.count() == 1
+    monkeypatch.setattr(lmtp, "receive", real)
+    [retry] = endpoint.send("dave@customer.test", ["buh@desk.test"], raw)
+    assert retry.code == 250
+    assert sorted(Case.objects.values_list("team__slug", flat=True)) == ["billing", "support"]
