@@ -6,111 +6,246 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('cases', '0002_add_thread_token_held_mail_and_quoted'),
-        ('people', '0001_initial_people'),
+        ("cases", "0002_add_thread_token_held_mail_and_quoted"),
+        ("people", "0001_initial_people"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('filename', models.CharField(max_length=255)),
-                ('content_type', models.CharField(max_length=255)),
-                ('size', models.PositiveIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('storage_name', models.CharField(max_length=100, unique=True)),
-                ('inline', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='cases.message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("filename", models.CharField(max_length=255)),
+                ("content_type", models.CharField(max_length=255)),
+                ("size", models.PositiveIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("storage_name", models.CharField(max_length=100, unique=True)),
+                ("inline", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="cases.message",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'attachment',
+                "verbose_name": "attachment",
             },
         ),
         migrations.CreateModel(
-            name='FormSubmission',
+            name="FormSubmission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('nonce', models.CharField(max_length=64, unique=True)),
-                ('client', models.CharField(db_index=True, max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('case', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cases.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("nonce", models.CharField(max_length=64, unique=True)),
+                ("client", models.CharField(db_index=True, max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="cases.case",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Mailbox',
+            name="Mailbox",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('address', models.EmailField(max_length=254, unique=True, verbose_name='address')),
-                ('active', models.BooleanField(default=True)),
-                ('imap_host', models.CharField(blank=True, default='', max_length=255)),
-                ('imap_port', models.PositiveIntegerField(default=993)),
-                ('imap_ssl', models.BooleanField(default=True)),
-                ('imap_user', models.CharField(blank=True, default='', max_length=255)),
-                ('imap_password', models.CharField(blank=True, default='', help_text='Write-only: never shown again', max_length=255)),
-                ('imap_folder', models.CharField(default='INBOX', max_length=255)),
-                ('imap_archive_folder', models.CharField(blank=True, default='', help_text='Move imported mail here; if empty it stays, flagged as imported', max_length=255)),
-                ('imap_uidvalidity', models.BigIntegerField(blank=True, null=True)),
-                ('imap_last_uid', models.BigIntegerField(default=0)),
-                ('last_polled_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='mailboxes', to='people.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                ("address", models.EmailField(max_length=254, unique=True, verbose_name="address")),
+                ("active", models.BooleanField(default=True)),
+                ("imap_host", models.CharField(blank=True, default="", max_length=255)),
+                ("imap_port", models.PositiveIntegerField(default=993)),
+                ("imap_ssl", models.BooleanField(default=True)),
+                ("imap_user", models.CharField(blank=True, default="", max_length=255)),
+                (
+                    "imap_password",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="Write-only: never shown again",
+                        max_length=255,
+                    ),
+                ),
+                ("imap_folder", models.CharField(default="INBOX", max_length=255)),
+                (
+                    "imap_archive_folder",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="Move imported mail here; if empty it stays, flagged as imported",
+                        max_length=255,
+                    ),
+                ),
+                ("imap_uidvalidity", models.BigIntegerField(blank=True, null=True)),
+                ("imap_last_uid", models.BigIntegerField(default=0)),
+                ("last_polled_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True, default="")),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="mailboxes",
+                        to="people.team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'mailbox',
-                'verbose_name_plural': 'mailboxes',
+                "verbose_name": "mailbox",
+                "verbose_name_plural": "mailboxes",
             },
         ),
         migrations.CreateModel(
-            name='IdempotentRequest',
+            name="IdempotentRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=200)),
-                ('request_hash', models.CharField(max_length=64)),
-                ('status', models.PositiveSmallIntegerField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('case', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cases.case')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=200)),
+                ("request_hash", models.CharField(max_length=64)),
+                ("status", models.PositiveSmallIntegerField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'key'), name='idempotency_key_per_user')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "key"), name="idempotency_key_per_user")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='InboundMessage',
+            name="InboundMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('queue', models.CharField(max_length=320)),
-                ('dedupe_key', models.CharField(max_length=1200, unique=True)),
-                ('source', models.CharField(max_length=16)),
-                ('envelope_from', models.CharField(blank=True, default='', max_length=998)),
-                ('envelope_to', models.CharField(blank=True, default='', max_length=998)),
-                ('rfc_message_id', models.CharField(blank=True, db_index=True, default='', max_length=998, verbose_name='Message-ID')),
-                ('sha256', models.CharField(db_index=True, max_length=64)),
-                ('size', models.PositiveIntegerField()),
-                ('raw', models.BinaryField()),
-                ('imap_uidvalidity', models.BigIntegerField(blank=True, null=True)),
-                ('imap_uid', models.BigIntegerField(blank=True, null=True)),
-                ('state', models.CharField(choices=[('processed', 'Processed'), ('quarantined', 'In quarantine'), ('held', 'Held for an agent'), ('released', 'Released from quarantine')], max_length=16)),
-                ('reason', models.CharField(blank=True, default='', max_length=64)),
-                ('detail', models.TextField(blank=True, default='')),
-                ('acknowledged', models.BooleanField(default=False)),
-                ('received_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('case', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='inbound', to='cases.case')),
-                ('message', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='inbound', to='cases.message')),
-                ('mailbox', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='inbound', to='intake.mailbox')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("queue", models.CharField(max_length=320)),
+                ("dedupe_key", models.CharField(max_length=1200, unique=True)),
+                ("source", models.CharField(max_length=16)),
+                ("envelope_from", models.CharField(blank=True, default="", max_length=998)),
+                ("envelope_to", models.CharField(blank=True, default="", max_length=998)),
+                (
+                    "rfc_message_id",
+                    models.CharField(
+                        blank=True,
+                        db_index=True,
+                        default="",
+                        max_length=998,
+                        verbose_name="Message-ID",
+                    ),
+                ),
+                ("sha256", models.CharField(db_index=True, max_length=64)),
+                ("size", models.PositiveIntegerField()),
+                ("raw", models.BinaryField()),
+                ("imap_uidvalidity", models.BigIntegerField(blank=True, null=True)),
+                ("imap_uid", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("processed", "Processed"),
+                            ("quarantined", "In quarantine"),
+                            ("held", "Held for an agent"),
+                            ("released", "Released from quarantine"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, default="", max_length=64)),
+                ("detail", models.TextField(blank=True, default="")),
+                ("acknowledged", models.BooleanField(default=False)),
+                ("received_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="inbound",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "message",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="inbound",
+                        to="cases.message",
+                    ),
+                ),
+                (
+                    "mailbox",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="inbound",
+                        to="intake.mailbox",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'received message',
-                'indexes': [models.Index(condition=models.Q(('state', 'quarantined')), fields=['received_at'], name='inbound_quarantine'), models.Index(fields=['mailbox', 'imap_uidvalidity', 'imap_uid'], name='inbound_imap')],
+                "verbose_name": "received message",
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("state", "quarantined")),
+                        fields=["received_at"],
+                        name="inbound_quarantine",
+                    ),
+                    models.Index(
+                        fields=["mailbox", "imap_uidvalidity", "imap_uid"], name="inbound_imap"
+                    ),
+                ],
             },
         ),
     ]

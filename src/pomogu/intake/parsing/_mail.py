@@ -588,7 +588,7 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
             and (
                 bool(_BOUNCE_SUBJECT_RE.search(subject))
                 or walk.has_returned_message
-                or bool(walk.forwarded_ids)
+                or len(walk.bodies) > 1
             )
         )
     )
