@@ -166,3 +166,23 @@ class FormSubmission(models.Model):
 
     def __str__(self) -> str:
         return self.nonce
+
+
+class ThreadKey(models.Model):
+    """A Message-ID that belongs to a case's conversation: each message registers its own id
+    ("self") and the ids it answers ("ref"). A reply that arrives before the message it answers
+    thus leaves a key its parent finds later, so both land on one case whatever the order."""
+
+    rfc_message_id = models.CharField(max_length=998, db_index=True)
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    own = models.BooleanField(help_text=_("The message's own id, not one it refers to"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rfc_message_id", "case", "own"], name="thread_key_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.rfc_message_id

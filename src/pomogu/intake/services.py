@@ -32,7 +32,7 @@ from pomogu.core import clock
 from pomogu.core.errors import DomainError
 from pomogu.core.faults import fault_point
 from pomogu.intake import routing, storage
-from pomogu.intake.models import InboundMessage, InboundState, Mailbox
+from pomogu.intake.models import InboundMessage, InboundState, Mailbox, ThreadKey
 from pomogu.intake.parsing import Limits, ParsedMail, ParseError, parse, split_reply
 from pomogu.people import services as people
 from pomogu.people.models import Customer
@@ -204,6 +204,7 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
                 language=parsed.language_hint,
             )
             _keep_parts(message, parsed)
+            register_thread_keys(case, parsed)
             _finish(inbound, InboundState.PROCESSED, case=case, message=message, reason="threaded")
         else:
             message = hold_message(case, customer=customer, parsed=parsed)
@@ -226,6 +227,7 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
     )
     message = case.messages.get()
     _keep_parts(message, parsed)
+    register_thread_keys(case, parsed)
     acknowledged = acknowledge(case, inbound=inbound, parsed=parsed)
     _finish(
         inbound,
@@ -277,8 +279,12 @@ def _keep_parts(message: Message, parsed: ParsedMail) -> None:
 
 def find_case(parsed: ParsedMail) -> Case | None:
     """The case this message continues: by the Message-IDs it answers (ours or earlier ones on
-    the case), else by the unguessable subject tag. Never by subject text alone."""
+    the case), by a reply that arrived before it and named it, else by the unguessable subject
+    tag. Never by subject text alone."""
     ids = [*reversed(parsed.references), *parsed.in_reply_to]
+    keyed = _case_by_thread_keys(parsed, ids)
+    if keyed is not None:
+        return keyed
     if ids:
         known = Message.objects.filter(message_id__in=ids).values_list("message_id", "case_id")
         by_id = dict(known)
@@ -297,6 +303,25 @@ def find_case(parsed: ParsedMail) -> Case | None:
             .first()
         )
     return None
+
+
+def _case_by_thread_keys(parsed: ParsedMail, ids: list[str]) -> Case | None:
+    lookup = Q(rfc_message_id__in=ids) if ids else Q(pk__in=[])
+    if parsed.message_id:
+        # Someone answered this message before it arrived. (Its own id registered by another
+        # queue is the same message sent to two addresses: that makes a case per queue.)
+        lookup |= Q(rfc_message_id=parsed.message_id, own=False)
+    key = ThreadKey.objects.filter(lookup).order_by("-id").select_related("case__customer").first()
+    return key.case if key is not None else None
+
+
+def register_thread_keys(case: Case, parsed: ParsedMail) -> None:
+    keys = [(parsed.message_id, True)] if parsed.message_id else []
+    keys += [(rfc_id, False) for rfc_id in {*parsed.in_reply_to, *parsed.references}]
+    ThreadKey.objects.bulk_create(
+        [ThreadKey(rfc_message_id=rfc_id[:998], case=case, own=own) for rfc_id, own in keys],
+        ignore_conflicts=True,
+    )
 
 
 def is_participant(case: Case, customer: Customer) -> bool:

@@ -495,7 +495,7 @@ class _Walk:
             target = self.bodies[body]
             (target.plain if kind == "text/plain" else target.html).append(text)
             return
-        if kind == "text/plain" and disposition == "inline" and len(content) < 1024 * 1024:
+        if kind == "text/plain" and disposition != "attachment" and len(content) < 1024 * 1024:
             text = body_text(decode_bytes(content, _param(part, "charset")))
             self.bodies[body].inline_text.append(text)
         if len(content) > self.limits.max_attachment_bytes:

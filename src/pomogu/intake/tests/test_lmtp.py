@@ -402,3 +402,26 @@ def test_partial_failure_answers_per_recipient_and_the_retry_adds_only_the_missi
     [retry] = endpoint.send("dave@customer.test", ["buh@desk.test"], raw)
     assert retry.code == 250
     assert sorted(Case.objects.values_list("team__slug", flat=True)) == ["billing", "support"]
+
+
+def test_a_reply_that_arrives_before_its_parent_lands_on_the_same_case(
+    endpoint: LmtpClient, cast: Cast
+) -> None:
+    parent = mail(message_id="<parent@customer.test>", subject="Роутер", body="Не работает.\n")
+    child = mail(
+        message_id="<child@customer.test>",
+        subject="Re: Роутер",
+        body="Забыл: модель TP-Link.\n",
+        In_Reply_To="<parent@customer.test>",
+        References="<parent@customer.test>",
+    )
+    grandchild = mail(
+        message_id="<grandchild@customer.test>",
+        subject="Re: Роутер",
+        body="И ещё: мигает.\n",
+        References="<parent@customer.test> <child@customer.test>",
+    )
+    for raw in (grandchild, child, parent):  # the worst order a backlog can bring
+        assert deliver(endpoint, raw) == 250
+    case = Case.objects.get()
+    assert case.messages.filter(kind=MessageKind.INBOUND).count() == 3
