@@ -30,12 +30,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check src tests conftest.py
-	$(BIN)/ruff check src tests conftest.py
+	$(BIN)/ruff format --check src tests bench conftest.py
+	$(BIN)/ruff check src tests bench conftest.py
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests conftest.py
-	$(BIN)/ruff check --fix src tests conftest.py
+	$(BIN)/ruff format src tests bench conftest.py
+	$(BIN)/ruff check --fix src tests bench conftest.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

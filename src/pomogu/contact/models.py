@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 
@@ -57,6 +58,7 @@ class OutboxMessage(models.Model):
     class Meta:
         verbose_name = _("outbound message")
         indexes = [
+            models.Index(Lower("to_email"), "created_at", name="outbox_recipient_recent"),
             models.Index(
                 fields=["next_attempt_at"],
                 condition=Q(state__in=["pending", "sending"]),

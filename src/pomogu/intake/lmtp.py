@@ -65,6 +65,19 @@ class IntakeHandler:
 
 
 class LmtpController(Controller):
+    """aiosmtpd's controller, with SO_REUSEPORT when several processes serve one port."""
+
+    reuse_port = False
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(
+            self._factory_invoker,
+            host=self.hostname,
+            port=self.port,
+            ssl=self.ssl_context,
+            reuse_port=self.reuse_port,
+        )
+
     def factory(self) -> LMTP:
         return LMTP(
             self.handler,
@@ -75,8 +88,9 @@ class LmtpController(Controller):
         )
 
 
-def start(host: str, port: int) -> LmtpController:
+def start(host: str, port: int, *, reuse_port: bool = False) -> LmtpController:
     controller = LmtpController(IntakeHandler(), hostname=host, port=port)
+    controller.reuse_port = reuse_port
     controller.start()
     log.info("LMTP endpoint on %s:%s", host, port)
     return controller

@@ -78,6 +78,9 @@ class InboundMessage(models.Model):
     source = models.CharField(max_length=16)  # lmtp, imap, api, reprocess
     envelope_from = models.CharField(max_length=998, blank=True, default="")
     envelope_to = models.CharField(max_length=998, blank=True, default="")
+    sender = models.CharField(
+        max_length=254, blank=True, default="", help_text=_("The From address, lower-cased")
+    )
     rfc_message_id = models.CharField(
         "Message-ID", max_length=998, blank=True, default="", db_index=True
     )
@@ -106,6 +109,7 @@ class InboundMessage(models.Model):
                 fields=["received_at"], condition=Q(state="quarantined"), name="inbound_quarantine"
             ),
             models.Index(fields=["mailbox", "imap_uidvalidity", "imap_uid"], name="inbound_imap"),
+            models.Index(fields=["sender", "received_at"], name="inbound_sender_recent"),
         ]
 
     def __str__(self) -> str:

@@ -18,8 +18,16 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -179,6 +187,8 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
         # Mail from our own addresses coming back in is a loop, not a customer.
         _finish(inbound, InboundState.PROCESSED, reason="own_address")
         return
+    inbound.sender = parsed.from_address.lower()[:254]
+    InboundMessage.objects.filter(pk=inbound.pk).update(sender=inbound.sender)
     if _looks_like_a_loop(inbound, parsed):
         raise DomainError(
             _(
@@ -191,6 +201,7 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
     customer = people.find_or_create_customer(
         email=parsed.from_address, name=parsed.from_name, language=parsed.language_hint
     )
+    _serialise_conversation(parsed)
     case = find_case(parsed)
     if case is not None:
         if is_participant(case, customer):
@@ -305,6 +316,22 @@ def find_case(parsed: ParsedMail) -> Case | None:
     return None
 
 
+def _serialise_conversation(parsed: ParsedMail) -> None:
+    """Two messages of one conversation processed at the same moment (a parent and its reply
+    on two LMTP connections) must not each open a case. On PostgreSQL, take a transaction
+    lock per Message-ID involved, in a fixed order, so the second waits for the first to
+    commit its thread keys. SQLite runs one writer at a time, so it needs nothing."""
+    if connection.vendor != "postgresql":
+        return
+    ids = {parsed.message_id, *parsed.in_reply_to, *parsed.references} - {""}
+    keys = sorted(
+        {int.from_bytes(hashlib.sha256(i.encode()).digest()[:8], "big", signed=True) for i in ids}
+    )
+    with connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
 def _case_by_thread_keys(parsed: ParsedMail, ids: list[str]) -> Case | None:
     lookup = Q(rfc_message_id__in=ids) if ids else Q(pk__in=[])
     if parsed.message_id:
@@ -370,19 +397,11 @@ def _looks_like_a_loop(inbound: InboundMessage, parsed: ParsedMail) -> bool:
     breaker = int(settings.POMOGU.get("LOOP_BREAKER_PER_HOUR", 20))
     since = clock.now() - dt.timedelta(hours=1)
     recent = (
-        InboundMessage.objects.filter(
-            received_at__gte=since, envelope_from__iexact=parsed.from_address
-        )
+        InboundMessage.objects.filter(sender=inbound.sender, received_at__gte=since)
         .exclude(pk=inbound.pk)
         .count()
     )
-    if inbound.source != "lmtp" or not inbound.envelope_from:
-        recent = max(recent, _recent_cases_from(parsed.from_address, since))
     return recent >= breaker
-
-
-def _recent_cases_from(address: str, since: dt.datetime) -> int:
-    return Case.objects.filter(customer__email__iexact=address, created_at__gte=since).count()
 
 
 def why_not_acknowledge(inbound: InboundMessage, parsed: ParsedMail) -> str:
@@ -393,9 +412,12 @@ def why_not_acknowledge(inbound: InboundMessage, parsed: ParsedMail) -> str:
         return "null-return-path"
     budget = int(settings.POMOGU.get("ACK_PER_SENDER_PER_DAY", 3))
     since = clock.now() - dt.timedelta(days=1)
-    sent = OutboxMessage.objects.filter(
-        kind=OutboxKind.ACKNOWLEDGEMENT, to_email__iexact=parsed.from_address, created_at__gte=since
-    ).count()
+    sent = (
+        OutboxMessage.objects.alias(recipient=Lower("to_email"))
+        .filter(recipient=parsed.from_address.lower(), created_at__gte=since)
+        .filter(kind=OutboxKind.ACKNOWLEDGEMENT)
+        .count()
+    )
     if sent >= budget:
         return "sender-rate-limit"
     return ""

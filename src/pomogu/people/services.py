@@ -10,6 +10,7 @@ from email.headerregistry import Address
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from pomogu.cases.choices import ACTIVE_STATES
@@ -69,7 +70,7 @@ def find_or_create_customer(
         )
     existing = None
     if email:
-        existing = Customer.objects.filter(email__iexact=email).first()
+        existing = by_email(email)
     if existing is None and phone:
         existing = Customer.objects.filter(phone=phone).first()
     if existing is not None:
@@ -100,7 +101,17 @@ def find_or_create_customer(
             )
     except IntegrityError:
         # Another request created the same customer a moment ago.
-        return Customer.objects.get(email__iexact=email)
+        found = by_email(email)
+        assert found is not None
+        return found
+
+
+def by_email(email: str) -> Customer | None:
+    """Case-insensitive lookup through the LOWER(email) unique index (``iexact`` compiles to
+    UPPER(...) on PostgreSQL, which that index cannot serve)."""
+    return (
+        Customer.objects.alias(email_lower=Lower("email")).filter(email_lower=email.lower()).first()
+    )
 
 
 def create_staff(

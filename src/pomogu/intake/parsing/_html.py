@@ -114,7 +114,12 @@ _BAD_STYLE_RE = re.compile(
 _CID_SRC_RE = re.compile(r' src="cid:([^"]{0,500})"')
 
 
+_BAD_VALUE_RE = re.compile(r"<|javascript:|vbscript:|livescript:", re.IGNORECASE)
+
+
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+    if _BAD_VALUE_RE.search(value.replace("\t", "").replace("\n", "").replace("\r", "")):
+        return None  # inert inside an attribute, but no reason to keep markup-looking text
     if attribute == "src":
         return value if tag == "img" and value.strip().lower().startswith("cid:") else None
     if attribute == "style" and _BAD_STYLE_RE.search(value):
@@ -180,7 +185,7 @@ class _TextRenderer(HTMLParser):
         if not text:
             return
         if self.pending_blank and self.lines and self.lines[-1].strip("> "):
-            self.lines.append(("> " * self.quote).rstrip())
+            self.lines.append("")
         self.pending_blank = False
         prefix = "> " * self.quote
         for line in text.split("\n"):

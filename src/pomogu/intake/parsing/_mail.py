@@ -379,6 +379,22 @@ def _forward_heading(headers: _Headers) -> str:
     return "\n".join(lines)
 
 
+def _children(part: Message) -> list[Message] | None:
+    """The sub-parts of a container, or None for a leaf.
+
+    Never get_payload() on a leaf: with 8-bit content compat32 decodes it with the declared
+    charset there, and a hostile charset parameter can make that raise.
+    """
+    if not part.is_multipart():
+        return None
+    payload = part.get_payload()
+    return (
+        [child for child in payload if isinstance(child, Message)]
+        if isinstance(payload, list)
+        else None
+    )
+
+
 def _check_headers(part: Message, limits: Limits) -> None:
     if len(part.keys()) > limits.max_headers:
         raise ParseError(
@@ -388,14 +404,16 @@ def _check_headers(part: Message, limits: Limits) -> None:
 
 
 def _read_status(part: Message, report: _Report) -> None:
-    blocks = part.get_payload()
+    blocks = _children(part)
     pairs: list[tuple[str, str]] = []
-    if isinstance(blocks, list):
+    if blocks is not None:
         for block in blocks:
             if isinstance(block, Message):
                 pairs.extend((str(n).lower(), str(v)) for n, v in block.raw_items())
     else:
-        for line in str(blocks).splitlines()[:5000]:
+        data = part.get_payload(decode=True)
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else ""
+        for line in text.splitlines()[:5000]:
             name, colon, value = line.partition(":")
             if colon:
                 pairs.append((name.strip().lower(), value))
@@ -410,8 +428,8 @@ def _read_status(part: Message, report: _Report) -> None:
 
 def _returned_ids(part: Message, limits: Limits) -> list[str]:
     """Message-IDs of a returned original: a message/rfc822 part or text/rfc822-headers."""
-    payload = part.get_payload()
-    if isinstance(payload, list):
+    payload = _children(part)
+    if payload is not None:
         inner = payload[0] if payload and isinstance(payload[0], Message) else None
         return message_ids(_Headers(inner).first("message-id")) if inner is not None else []
     data = part.get_payload(decode=True)
@@ -451,7 +469,9 @@ class _Walk:
                 )
             _check_headers(part, limits)
             kind = _content_type(part)
-            payload = part.get_payload()
+            payload = _children(part)
+            if kind == "multipart/report" and depth == 0:
+                self.report.report_type = _param(part, "report-type").strip().lower() or "unknown"
             if kind == "message/delivery-status":
                 self.report.delivery_status = True
                 _read_status(part, self.report)
@@ -460,7 +480,7 @@ class _Walk:
                 self.report.ids.extend(_returned_ids(part, limits))
                 self.has_returned_message = True
                 continue
-            if isinstance(payload, list):
+            if payload is not None:
                 if kind.startswith("message/"):
                     inner = payload[0] if payload and isinstance(payload[0], Message) else None
                     if inner is None or kind not in {"message/rfc822", "message/global"}:
@@ -471,8 +491,6 @@ class _Walk:
                     stack.append((inner, depth + 1, len(self.bodies) - 1, False))
                     continue
                 report = kind == "multipart/report"
-                if report and depth == 0:
-                    self.report.report_type = _param(part, "report-type").strip().lower()
                 children = [child for child in payload if isinstance(child, Message)]
                 if len(children) + count > limits.max_parts:
                     raise ParseError(
@@ -484,7 +502,7 @@ class _Walk:
 
     def _leaf(self, part: Message, kind: str, body: int) -> None:
         raw_name = part.get_filename()
-        name = one_line(decode_words(str(raw_name))) if raw_name else ""
+        name = decode_words(str(raw_name)) if raw_name else ""  # safe_filename cleans it
         disposition = (part.get_content_disposition() or "").lower()
         data = part.get_payload(decode=True)
         content = data if isinstance(data, bytes) else b""

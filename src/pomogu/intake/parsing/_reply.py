@@ -46,6 +46,7 @@ _FROM_RE = re.compile(r"\s*\*?(?:from|от|von|de)\*?\s?:\*?\s*\S", re.IGNORECAS
 _SENT_RE = re.compile(r"\s*\*?(?:sent|date|отправлено|дата|gesendet|envoyé)\*?\s?:", re.IGNORECASE)
 _TO_RE = re.compile(r"\s*\*?(?:to|subject|кому|тема|an|betreff|à|objet)\*?\s?:", re.IGNORECASE)
 _TIME_RE = re.compile(r"\d{1,2}:\d{2}")
+_DIGIT_RE = re.compile(r"\d")
 _WROTE_END_RE = re.compile(
     r"(?:wrote|написал|написала|написал\(а\)|пишет|schrieb|a écrit|escribió)\s*:\s*$",
     re.IGNORECASE,
@@ -68,11 +69,23 @@ def _blank(line: str) -> bool:
     return not line.strip()
 
 
+def _written(line: str) -> bool:
+    """A line the person wrote: not blank, not quoted, not a separator."""
+    return not (
+        _blank(line)
+        or _quoted(line)
+        or _DASH_RULE_RE.fullmatch(line)
+        or (len(line) < _MAX_HEADER_LINE and _SEPARATOR_RE.fullmatch(line))
+    )
+
+
 def _attribution_end(lines: list[str], start: int) -> int:
     """If an attribution starts at `start`, the index of its last line; else -1."""
     first = lines[start].strip()
     if not first or first.startswith(">") or len(first) > _MAX_HEADER_LINE:
         return -1
+    if not _ON_START_RE.match(first) and not _DIGIT_RE.search(first):
+        return -1  # an attribution opens with "On …" or a date
     joined = ""
     for end in range(start, min(start + 4, len(lines))):
         line = lines[end].strip()
@@ -125,9 +138,13 @@ def _history_start(lines: list[str]) -> int:
             return index
         end = _attribution_end(lines, index) if any(colon[index : index + 4]) else -1
         if end >= 0:
-            after = next((x for x in lines[end + 1 :] if not _blank(x)), "")
+            after = next((x for x in lines[end + 1 : end + 200] if not _blank(x)), "")
             if not _quoted(after):
-                return index
+                # the nearest line that still opens the same attribution
+                return next(
+                    (s for s in range(end, index, -1) if _attribution_end(lines, s) == end),
+                    index,
+                )
     return len(lines)
 
 
@@ -165,7 +182,7 @@ def _fold_tail(lines: list[str], stop: int) -> int:
             while index > 0 and (_quoted(lines[index - 1]) or _blank(lines[index - 1])):
                 index -= 1
             # an attribution right above the quote belongs to it
-            for start in range(max(0, index - 4), index):
+            for start in range(index - 1, max(-1, index - 5), -1):
                 if _attribution_end(lines, start) == index - 1:
                     index = start
                     break
@@ -189,7 +206,7 @@ def split_reply(text: str) -> tuple[str, str]:
     while cut > 0 and (_blank(lines[cut - 1]) or _DASH_RULE_RE.fullmatch(lines[cut - 1])):
         cut -= 1
     visible_lines = lines[:cut]
-    if cut >= len(lines) or not any(not _blank(x) and not _quoted(x) for x in visible_lines):
+    if cut >= len(lines) or not any(_written(x) for x in visible_lines):
         return text, ""
     folded = "\n".join(lines[cut:]).strip("\n")
     if not folded.strip():

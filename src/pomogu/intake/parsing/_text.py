@@ -52,12 +52,13 @@ _CYR_LOWER = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя
 _CYR_UPPER = _CYR_LOWER.upper()
 # Signs of a wrong table: a capital after a small letter inside a Cyrillic word (koi8-r read as
 # cp1251 and back), C1 controls and replacement characters, box drawing (cp866 read wrongly),
-# Latin and Cyrillic letters glued together, runs of accented Latin letters (cp1251 as latin-1),
+# Latin and Cyrillic letters glued together, runs of three accented Latin letters (cp1251 read
+# as latin-1: German "üß" is two),
 # half-width katakana and CJK (Cyrillic bytes read as Shift-JIS/GBK).
 _CASE_FLIP_RE = re.compile(f"[{_CYR_LOWER}][{_CYR_UPPER}]")
 _JUNK_RE = re.compile("[\x80-\x9f\ufffd\u2500-\u25ff\uff61-\uff9f\u3000-\u9fff\ue000-\uf8ff]")
 _MIXED_RE = re.compile(f"[A-Za-z][{_CYR_LOWER}{_CYR_UPPER}]|[{_CYR_LOWER}{_CYR_UPPER}][A-Za-z]")
-_LATIN_RUN_RE = re.compile("[\u00c0-\u00ff][\u00c0-\u00ff]")
+_LATIN_RUN_RE = re.compile("[\u00c0-\u00ff]{3}")
 _CYR_LETTER_RE = re.compile(f"[{_CYR_LOWER}]")
 _SAMPLE = 16 * 1024
 
@@ -97,6 +98,12 @@ def _suspicious(text: str) -> bool:
     if non_ascii < 3:
         return bool(_JUNK_RE.search(text))
     return _badness(text) * 8 > non_ascii
+
+
+def _single_byte(codec: str) -> bool:
+    return codec == "ascii" or codec.startswith(
+        ("cp125", "iso8859", "koi8", "latin", "mac_", "cp866", "cp437", "cp850")
+    )
 
 
 def _strict(data: bytes, codec: str) -> str | None:
@@ -143,13 +150,20 @@ def decode_bytes(data: bytes, label: str | None = None) -> str:
     declared = codec_for(label)
     if data.isascii() and (declared is None or declared in _LATIN_FAMILY or declared == "utf_8"):
         return data.decode("ascii")
+    utf8 = _strict(data, "utf-8")
+    if utf8 is not None and (declared is None or _single_byte(declared)):
+        return utf8  # valid UTF-8 with 8-bit bytes is next to impossible by accident
     if declared is not None:
         text = _strict(data, declared)
         if text is not None and not _suspicious(text):
             return text
-    utf8 = _strict(data, "utf-8")
     if utf8 is not None:
         return utf8
+    lossy = data.decode("utf-8", "replace")
+    broken = lossy.count("\ufffd")
+    good = len(lossy) - len(lossy.encode("ascii", "ignore")) - broken
+    if good >= 3 and broken <= max(1, good // 10):
+        return lossy  # UTF-8 with a few damaged bytes (cut QP, a bad mailer): keep it UTF-8
     guess = _best_guess(data, declared if declared and _strict(data, declared) else None)
     if guess is not None:
         try:
@@ -179,6 +193,7 @@ _EW_RE = re.compile(r"=\?([^?\s]{1,80})\?([bBqQ])\?([^?]*)\?=")
 _FOLD_RE = re.compile(r"\r?\n(?=[ \t])|\r(?=[ \t])")
 _QHEX_RE = re.compile(rb"=([0-9A-Fa-f]{2})")
 _WS_ONLY_RE = re.compile(r"[ \t\r\n]*")
+_NOT_BASE64_RE = re.compile(r"[^A-Za-z0-9+/=\s]")
 
 
 def _q_decode(text: str) -> bytes:
@@ -187,6 +202,8 @@ def _q_decode(text: str) -> bytes:
 
 
 def _b_decode(text: str) -> bytes | None:
+    if _NOT_BASE64_RE.search(text):
+        return None
     cleaned = re.sub(r"[^A-Za-z0-9+/]", "", text)
     cleaned = cleaned[: len(cleaned) - len(cleaned) % 4] if len(cleaned) % 4 == 1 else cleaned
     cleaned += "=" * (-len(cleaned) % 4)

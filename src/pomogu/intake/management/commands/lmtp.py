@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -21,13 +24,47 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("LMTP_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("LMTP_PORT", "8024")))
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=int(os.environ.get("LMTP_PROCESSES", "1")),
+            help="Processes serving the port together (SO_REUSEPORT); one per core is a start.",
+        )
+        parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        controller = lmtp.start(options["host"], options["port"])
-        self.stdout.write(f"LMTP endpoint on {options['host']}:{options['port']}. Ctrl-C to stop.")
+        host, port, processes = options["host"], options["port"], max(1, options["processes"])
+        shared = processes > 1 or options["reuse_port"]
+        controller = lmtp.start(host, port, reuse_port=shared)
+        # The other processes are this same command; each takes connections from the kernel.
+        helpers = [
+            subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                [
+                    sys.executable,
+                    "-m",
+                    "pomogu",
+                    "lmtp",
+                    "--host",
+                    host,
+                    "--port",
+                    str(port),
+                    "--processes",
+                    "1",
+                    "--reuse-port",
+                ]
+            )
+            for _ in range(processes - 1)
+        ]
+        self.stdout.write(
+            f"LMTP endpoint on {host}:{port} ({processes} process(es)). Ctrl-C to stop."
+        )
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         stop.wait()
+        for helper in helpers:
+            helper.terminate()
         controller.stop()
+        for helper in helpers:
+            helper.wait(15)
         self.stdout.write("Stopped.")
