@@ -123,18 +123,14 @@ class Endpoint:
                 str(processes),
             ],
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            text=True,
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                LmtpClient("127.0.0.1", self.port, timeout=5).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        assert self.process.stdout is not None
+        banner = self.process.stdout.readline()  # printed once every process listens
+        assert "LMTP endpoint" in banner, banner
+        LmtpClient("127.0.0.1", self.port, timeout=5).close()
 
     def stop(self) -> None:
         self.process.terminate()

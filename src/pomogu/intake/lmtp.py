@@ -78,6 +78,15 @@ class LmtpController(Controller):
             reuse_port=self.reuse_port,
         )
 
+    def _trigger_server(self) -> None:
+        if self.reuse_port:
+            # aiosmtpd checks its server by connecting to the port; with SO_REUSEPORT the kernel
+            # may hand that connection to a sibling process, and this one would time out. Build
+            # the protocol once directly instead: the check is the same (the factory works).
+            self._factory_invoker()
+            return
+        super()._trigger_server()
+
     def factory(self) -> LMTP:
         return LMTP(
             self.handler,

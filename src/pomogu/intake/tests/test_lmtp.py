@@ -4,6 +4,7 @@ message becomes a case message, a held message or a quarantine item, and nothing
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -425,3 +426,49 @@ def test_a_reply_that_arrives_before_its_parent_lands_on_the_same_case(
         assert deliver(endpoint, raw) == 250
     case = Case.objects.get()
     assert case.messages.filter(kind=MessageKind.INBOUND).count() == 3
+
+
+def test_several_processes_share_the_port_and_each_takes_mail(cast: Cast, tmp_path: Path) -> None:
+    """`pomogu lmtp --processes 2`: both processes listen (SO_REUSEPORT), so deliveries keep
+    working whichever of them the kernel picks for a connection."""
+    import subprocess
+    import sys
+
+    from django.db import connection
+
+    port = free_port()
+    env = {**os.environ, "POMOGU_DATA_DIR": str(tmp_path)}
+    if connection.vendor == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{connection.settings_dict['NAME']}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pomogu", "lmtp", "--port", str(port), "--processes", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert "2 process(es)" in process.stdout.readline()
+        children = subprocess.run(
+            ["pgrep", "-f", f"pomogu lmtp --host 127.0.0.1 --port {port}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split()
+        assert len(children) == 1  # the second process is alive and listening
+        codes = []
+        for n in range(8):  # fresh connections: the kernel spreads them over both processes
+            client = LmtpClient("127.0.0.1", port)
+            codes += [
+                r.code
+                for r in client.send(
+                    "dave@customer.test", ["support@desk.test"], mail(subject=f"Письмо {n}")
+                )
+            ]
+            client.close()
+        assert codes == [250] * 8
+        assert Case.objects.count() == 8
+    finally:
+        process.terminate()
+        process.wait(20)

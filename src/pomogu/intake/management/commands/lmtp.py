@@ -37,27 +37,22 @@ class Command(BaseCommand):
         shared = processes > 1 or options["reuse_port"]
         controller = lmtp.start(host, port, reuse_port=shared)
         # The other processes are this same command; each takes connections from the kernel.
+        command = [sys.executable, "-m", "pomogu", "lmtp", "--host", host, "--port", str(port)]
         helpers = [
             subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                [
-                    sys.executable,
-                    "-m",
-                    "pomogu",
-                    "lmtp",
-                    "--host",
-                    host,
-                    "--port",
-                    str(port),
-                    "--processes",
-                    "1",
-                    "--reuse-port",
-                ]
+                [*command, "--processes", "1", "--reuse-port"], stdout=subprocess.PIPE, text=True
             )
             for _ in range(processes - 1)
         ]
+        # Announce readiness only when every process listens, so that no early client finds
+        # just one of them.
+        for helper in helpers:
+            assert helper.stdout is not None
+            helper.stdout.readline()
         self.stdout.write(
             f"LMTP endpoint on {host}:{port} ({processes} process(es)). Ctrl-C to stop."
         )
+        self.stdout.flush()
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
