@@ -193,3 +193,38 @@ def test_agents_do_not_see_the_quarantine(cast: Cast, api: Any) -> None:
     assert bob.post(f"/inbound/{inbound.pk}/reprocess").status_code == 404
     # The lead of the default team answers for mail to addresses with no mailbox.
     assert api("alice").get("/quarantine").json()["count"] == 1
+
+
+def test_admin_reprocesses_and_never_shows_the_imap_password(
+    cast: Cast, client: Client, monkeypatch: Any
+) -> None:
+    from pomogu.core.testing import PASSWORD
+    from pomogu.intake import routing
+    from pomogu.intake.models import Mailbox
+
+    box = Mailbox.objects.create(
+        name="Support",
+        address="support@desk.test",
+        team=cast.support,
+        imap_host="imap.desk.test",
+        imap_user="support",
+        imap_password="s3cret-imap",
+    )
+    assert client.login(username="root", password=PASSWORD)
+    page = client.get(f"/admin/intake/mailbox/{box.pk}/change/")
+    assert page.status_code == 200
+    assert "s3cret-imap" not in page.content.decode()
+
+    monkeypatch.setattr(routing, "choose_team", lambda parsed, mailbox_team: 1 / 0)
+    raw = b"From: dave@customer.test\r\nSubject: hi\r\nMessage-ID: <adm@c.test>\r\n\r\nhello\r\n"
+    inbound = services.receive(raw, mailbox=box, source="api").inbound
+    assert inbound.state == InboundState.QUARANTINED
+    monkeypatch.undo()
+    response = client.post(
+        "/admin/intake/inboundmessage/",
+        {"action": "reprocess", "_selected_action": [inbound.pk]},
+    )
+    assert response.status_code == 302
+    inbound.refresh_from_db()
+    assert inbound.state == InboundState.PROCESSED
+    assert Case.objects.count() == 1

@@ -1,0 +1,103 @@
+"""Admin for mail in: mailboxes (the IMAP password is write-only) and what came in, read-only,
+with the quarantine's two actions: download the bytes, process again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+
+from pomogu.cases.admin import ReadOnlyAdmin
+from pomogu.intake import services
+from pomogu.intake.models import InboundMessage, InboundState, Mailbox
+
+
+class MailboxForm(forms.ModelForm):
+    imap_password = forms.CharField(
+        label=_("IMAP password"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave empty to keep the current password. It is never shown."),
+    )
+
+    class Meta:
+        model = Mailbox
+        fields = (
+            "name",
+            "address",
+            "team",
+            "active",
+            "imap_host",
+            "imap_port",
+            "imap_ssl",
+            "imap_user",
+            "imap_password",
+            "imap_folder",
+            "imap_archive_folder",
+        )
+
+    def clean_imap_password(self) -> str:
+        value: str = self.cleaned_data.get("imap_password") or ""
+        if not value and self.instance.pk:
+            return str(self.instance.imap_password)
+        return value
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    form = MailboxForm
+    list_display = (
+        "address",
+        "name",
+        "team",
+        "active",
+        "imap_host",
+        "last_polled_at",
+        "last_error",
+    )
+    readonly_fields = ("imap_uidvalidity", "imap_last_uid", "last_polled_at", "last_error")
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(ReadOnlyAdmin):
+    list_display = (
+        "received_at",
+        "state",
+        "reason",
+        "sender",
+        "envelope_to",
+        "rfc_message_id",
+        "size",
+        "case",
+    )
+    list_filter = ("state", "reason", "source")
+    search_fields = ("rfc_message_id", "sender", "envelope_from", "sha256")
+    exclude = ("raw",)
+    actions = ["reprocess", "download"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InboundMessage]:
+        return super().get_queryset(request).defer("raw").select_related("case")
+
+    @admin.action(description=_("Process the selected quarantined messages again"))
+    def reprocess(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
+        done = 0
+        for row in queryset.filter(state=InboundState.QUARANTINED):
+            if services.reprocess(row.pk).state != InboundState.QUARANTINED:
+                done += 1
+        self.message_user(
+            request, _("%(n)s message(s) left the quarantine.") % {"n": done}, messages.INFO
+        )
+
+    @admin.action(description=_("Download the message as received (one at a time)"))
+    def download(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> Any:
+        row = queryset.first()
+        if row is None:
+            return None
+        response = HttpResponse(bytes(row.raw), content_type="application/octet-stream")
+        response["Content-Disposition"] = f'attachment; filename="message-{row.pk}.eml"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
