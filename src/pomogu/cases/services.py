@@ -129,6 +129,43 @@ def open_case(
     # The display number is the row id unless the case was imported with its own number.
     Case.objects.filter(pk=case.pk, number__isnull=True).update(number=case.pk)
     case.number = case.pk
+    _event(
+        case,
+        EventKind.OPENED,
+        actor,
+        channel=str(channel),
+        team=team.name,
+        owner=owner.username,
+        on_behalf=actor is not None,
+    )
+    _record_customer_words(
+        case,
+        customer=customer,
+        actor=actor,
+        channel=channel,
+        body=body,
+        body_html=body_html,
+        language=language,
+        message_id=message_id,
+        raw_source=raw_source,
+    )
+    return case
+
+
+def _record_customer_words(
+    case: Case,
+    *,
+    customer: Customer,
+    actor: User | None,
+    channel: Channel,
+    body: str,
+    body_html: str,
+    language: str,
+    message_id: str,
+    raw_source: bytes | None,
+) -> Message:
+    """The customer's message on the case (as they sent it, or as staff logged it for them),
+    with its timeline event."""
     message = Message.objects.create(
         case=case,
         kind=MessageKind.INBOUND,
@@ -141,17 +178,8 @@ def open_case(
         message_id=message_id,
         raw_source=raw_source,
     )
-    _event(
-        case,
-        EventKind.OPENED,
-        actor,
-        channel=str(channel),
-        team=team.name,
-        owner=owner.username,
-        on_behalf=actor is not None,
-    )
     _event(case, EventKind.MESSAGE, actor, message_id=message.pk)
-    return case
+    return message
 
 
 @transaction.atomic
@@ -202,19 +230,17 @@ def add_customer_message(
     case = _lock(case_id)
     if not body.strip():
         raise DomainError(_("The message is empty."), code="empty_body")
-    message = Message.objects.create(
-        case=case,
-        kind=MessageKind.INBOUND,
+    message = _record_customer_words(
+        case,
         customer=customer,
-        author=actor,
+        actor=actor,
         channel=channel,
         body=body,
         body_html=body_html,
+        language=language,
         message_id=message_id,
         raw_source=raw_source,
-        language=language,
     )
-    _event(case, EventKind.MESSAGE, actor, message_id=message.pk)
     case.last_customer_message_at = clock.now()
     if case.state in (CaseState.RESOLVED, CaseState.CLOSED):
         _reopen(case, actor, reason=_("The customer wrote again."))
