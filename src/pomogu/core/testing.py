@@ -62,3 +62,43 @@ def make_cast() -> Cast:
     dave = people.find_or_create_customer(email="dave@customer.test", name="Dave Customer")
     erin = people.find_or_create_customer(email="erin@other.test", name="Erin Other")
     return Cast(alice, bob, carol, mallory, root, support, billing, dave, erin)
+
+
+def database_url_for_subprocesses() -> str:
+    """A DATABASE_URL naming the database this test runs on, so that a subprocess (a real
+    `pomogu lmtp` or `pomogu fetchmail`) sees the same data, on SQLite and PostgreSQL alike."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    auth = quote(settings["USER"] or "", safe="")
+    if settings["PASSWORD"]:
+        auth += ":" + quote(settings["PASSWORD"], safe="")
+    host = settings["HOST"] or "localhost"
+    port = f":{settings['PORT']}" if settings["PORT"] else ""
+    return f"postgresql://{auth}@{host}{port}/{settings['NAME']}"
+
+
+def wait_until_subprocesses_disconnect(timeout: float = 3) -> None:
+    """After a subprocess that used the test database exits, PostgreSQL ends its session a
+    moment later; wait for that, so the test database can be dropped at the end of the run."""
+    import time
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            row = cursor.fetchone()
+            if row is None or row[0] == 0:
+                return
+            time.sleep(0.1)

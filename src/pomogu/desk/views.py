@@ -8,20 +8,36 @@ JavaScript every form works as a normal POST followed by a redirect.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import html
+import logging
+import re
 from collections.abc import Callable
 from enum import Enum
 from typing import Any, cast
+from urllib.parse import quote, unquote
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+)
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pomogu.cases import queries, services
@@ -35,7 +51,7 @@ from pomogu.cases.choices import (
     Priority,
     Resolution,
 )
-from pomogu.cases.models import Case, Handoff, TimelineEvent
+from pomogu.cases.models import Case, Handoff, Message, TimelineEvent
 from pomogu.core.errors import DomainError, NotFound
 from pomogu.desk.forms import (
     ContractorTaskForm,
@@ -48,8 +64,14 @@ from pomogu.desk.forms import (
     ReplyForm,
     ResolveForm,
 )
+from pomogu.intake import storage
+from pomogu.intake.models import Attachment, InboundMessage
+from pomogu.intake.parsing import ParseError, parse, safe_filename
+from pomogu.intake.services import limits as intake_limits
 from pomogu.people import services as people
 from pomogu.people.models import User
+
+logger = logging.getLogger(__name__)
 
 # The two parts of the case page that its forms re-render (htmx targets).
 ACTIVITY = "activity"  # the thread, the reply and note forms, the timeline
@@ -667,3 +689,182 @@ def _after_opening(request: HttpRequest, case: Case) -> HttpResponse:
         % {"number": case.number, "team": case.team.name, "owner": case.owner.display_name},
     )
     return redirect("desk:home")
+
+
+# --- attachments and the original HTML of a message (SEC-2, SEC-5, IN-6, IN-7, AZ-13) -------
+
+# Types a browser shows without running anything. Every other type (text/html, image/svg+xml,
+# XML, JavaScript, whatever the sender wrote) is served as opaque bytes (IN-7, RT CVE-2022-25802).
+INERT_TYPES = frozenset(
+    {
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+        "application/zip",
+        "application/octet-stream",
+        "application/msword",
+        "application/vnd.ms-excel",
+    }
+)
+INERT_PREFIXES = ("application/vnd.openxmlformats-officedocument.",)
+_MEDIA_TYPE_RE = re.compile(r"[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*")
+# Images that may be shown inside the frame of a message's original HTML (never SVG).
+INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})
+_STORAGE_NAME_RE = re.compile(r"[0-9a-f]{32}")
+DOWNLOAD_CSP = "sandbox; default-src 'none'"
+MAIL_HTML_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
+_DATA_CID_RE = re.compile(r' data-cid="([^"]{0,500})"')
+_MAIL_DOCUMENT = (
+    '<!doctype html><html><head><meta charset="utf-8"><base target="_blank">'
+    '<meta name="referrer" content="no-referrer">'
+    "<style>body{{margin:0.5rem;font:14px/1.45 system-ui,sans-serif;color:#111;"
+    "background:#fff;overflow-wrap:anywhere}}img{{max-width:100%;height:auto}}</style>"
+    "</head><body>{}</body></html>"
+)
+
+
+def served_type(content_type: str) -> str:
+    """The Content-Type an attachment is served with: the stored one if it is inert, else
+    application/octet-stream."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if not _MEDIA_TYPE_RE.fullmatch(media_type):
+        return "application/octet-stream"
+    if media_type in INERT_TYPES or media_type.startswith(INERT_PREFIXES):
+        return media_type
+    return "application/octet-stream"
+
+
+def _disposition(kind: str, filename: str) -> str:
+    """``attachment``/``inline`` with an ASCII fallback name and the exact UTF-8 one (RFC 6266).
+    The name was sanitised at intake; it is sanitised again here, cheaply, in case it was not."""
+    name = safe_filename(filename)
+    fallback = "".join(char if " " <= char <= "~" and char not in '"\\;%' else "_" for char in name)
+    return f"{kind}; filename=\"{fallback}\"; filename*=utf-8''{quote(name, safe='')}"
+
+
+def _private_file_headers(response: HttpResponseBase, csp: str) -> None:
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = csp
+    response["Cache-Control"] = "private, no-store"
+
+
+def _visible_attachment(user: User, number: int, attachment_id: int) -> tuple[Case, Attachment]:
+    """The attachment, if it belongs to a message of a case the user may see now (AZ-13)."""
+    case = _visible_case(user, number)
+    try:
+        return case, Attachment.objects.get(pk=attachment_id, message__case=case)
+    except Attachment.DoesNotExist:
+        raise Http404("No such attachment.") from None
+
+
+def _open_stored(case: Case, item: Attachment) -> Any:
+    """The attachment's file, opened for reading; a missing file is a 404 and a log line."""
+    if not _STORAGE_NAME_RE.fullmatch(item.storage_name):
+        logger.error("attachment %s of case #%s has a bad storage name", item.pk, case.number)
+        raise Http404("No such attachment.")
+    path = storage.path_of(item.storage_name)
+    try:
+        return open(path, "rb")  # FileResponse closes it
+    except OSError as error:
+        logger.error(
+            "attachment %s of case #%s: its file %s cannot be read (%s)",
+            item.pk,
+            case.number,
+            path,
+            error.strerror or error,
+        )
+        raise Http404("No such attachment.") from None
+
+
+@require_GET
+@login_required
+def attachment(request: HttpRequest, number: int, attachment_id: int) -> HttpResponseBase:
+    """An attachment, always as a download, under a type that cannot run (SEC-2, IN-7)."""
+    case, item = _visible_attachment(_actor(request), number, attachment_id)
+    response = FileResponse(
+        _open_stored(case, item),
+        as_attachment=True,
+        filename=item.filename,
+        content_type=served_type(item.content_type),
+    )
+    response["Content-Disposition"] = _disposition("attachment", item.filename)
+    _private_file_headers(response, DOWNLOAD_CSP)
+    return response
+
+
+# The sandboxed frame has an opaque origin, so its image requests carry no session cookie:
+# images that are part of the message are embedded as data: URLs (the frame's CSP allows them),
+# up to this size each; a bigger one is left without a source.
+INLINE_IMAGE_MAX_BYTES = 2 * 1024 * 1024
+
+
+def _inline_images(case: Case, message: Message) -> dict[str, str]:
+    """Content-ID -> data: URL for the message's inline images (PNG, JPEG, GIF; never SVG).
+
+    Attachments do not keep their Content-ID, so the message as received is parsed again and
+    its parts are matched to the stored attachments by SHA-256. Only done when the HTML refers
+    to a part at all; if anything does not match, the image is simply left without a source."""
+    if "data-cid=" not in message.body_html:
+        return {}
+    inbound = InboundMessage.objects.filter(message=message).only("raw").first()
+    if inbound is None:
+        return {}
+    try:
+        parsed = parse(bytes(inbound.raw), intake_limits())
+    except ParseError:
+        logger.warning("message %s of case #%s no longer parses", message.pk, case.number)
+        return {}
+    images = {
+        item.sha256: served_type(item.content_type)
+        for item in message.attachments.all()
+        if served_type(item.content_type) in INLINE_IMAGE_TYPES
+    }
+    found: dict[str, str] = {}
+    for part in parsed.attachments:
+        if not part.content_id or len(part.content) > INLINE_IMAGE_MAX_BYTES:
+            continue
+        media_type = images.get(hashlib.sha256(part.content).hexdigest())
+        if media_type is not None:
+            encoded = base64.b64encode(part.content).decode("ascii")
+            found[part.content_id] = f"data:{media_type};base64,{encoded}"
+    return found
+
+
+def _point_images_at_attachments(case: Case, message: Message) -> str:
+    images = _inline_images(case, message)
+
+    def rewrite(match: re.Match[str]) -> str:
+        content_id = html.unescape(match.group(1))
+        url = images.get(content_id) or images.get(unquote(content_id))
+        if url is None:
+            return ""  # an image we cannot find stays without a source
+        return f' src="{url}"'
+
+    return _DATA_CID_RE.sub(rewrite, message.body_html)
+
+
+@xframe_options_sameorigin
+@require_GET
+@login_required
+def message_html(request: HttpRequest, number: int, message_id: int) -> HttpResponse:
+    """A message's original HTML as its own small document, only ever shown in an
+    ``<iframe sandbox="">`` on the case page (SEC-2, IN-6). X-Frame-Options is SAMEORIGIN
+    here alone, so that only our own pages can frame it."""
+    case = _visible_case(_actor(request), number)
+    try:
+        message = case.messages.get(pk=message_id)
+    except Message.DoesNotExist:
+        raise Http404("No such message.") from None
+    if not message.body_html:
+        raise Http404("This message has no HTML.")
+    # Safe to mark safe here, and only here: body_html was sanitised by nh3 with an allowlist at
+    # intake (pomogu.intake.parsing.sanitize_html: no scripts, handlers, frames, forms, remote
+    # URLs), it is shown only in a frame sandboxed without scripts or same-origin, and this
+    # response's CSP allows no script, no connection and images from our origin only.
+    body = mark_safe(_point_images_at_attachments(case, message))  # noqa: S308
+    response = HttpResponse(format_html(_MAIL_DOCUMENT, body), content_type="text/html")
+    _private_file_headers(response, MAIL_HTML_CSP)
+    return response

@@ -501,7 +501,12 @@ class _Walk:
             self._leaf(part, kind, body)
 
     def _leaf(self, part: Message, kind: str, body: int) -> None:
-        raw_name = part.get_filename()
+        try:
+            raw_name = part.get_filename()
+        except (UnicodeError, LookupError, ValueError):
+            # The stdlib's RFC 2231 decoding raises on some broken names (a stray 8-bit byte):
+            # the part is kept, and safe_filename gives it a neutral name.
+            raw_name = None
         name = decode_words(str(raw_name)) if raw_name else ""  # safe_filename cleans it
         disposition = (part.get_content_disposition() or "").lower()
         data = part.get_payload(decode=True)

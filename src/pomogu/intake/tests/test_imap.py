@@ -19,11 +19,15 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import OperationalError, connection
+from django.db import OperationalError
 
 from pomogu.cases.models import Case, Message
 from pomogu.core import clock
-from pomogu.core.testing import Cast
+from pomogu.core.testing import (
+    Cast,
+    database_url_for_subprocesses,
+    wait_until_subprocesses_disconnect,
+)
 from pomogu.intake import imap
 from pomogu.intake.models import InboundMessage, InboundState, Mailbox
 from pomogu.intake.services import quick_message_id
@@ -234,27 +238,15 @@ def test_poison_message_is_quarantined_byte_exact_and_the_batch_goes_on(
 # --- the crash window between commit and mark (FT-4) ------------------------------------------
 
 
-def _database_url() -> str:
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    from urllib.parse import quote
-
-    auth = quote(settings["USER"] or "", safe="")
-    if settings["PASSWORD"]:
-        auth += ":" + quote(settings["PASSWORD"], safe="")
-    host = settings["HOST"] or "localhost"
-    port = f":{settings['PORT']}" if settings["PORT"] else ""
-    return f"postgresql://{auth}@{host}{port}/{settings['NAME']}"
-
-
 def _fetchmail(address: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k != "POMOGU_FAULTS"}
-    environment.update(DATABASE_URL=_database_url(), **env)
-    return subprocess.run(
+    environment.update(DATABASE_URL=database_url_for_subprocesses(), **env)
+    done = subprocess.run(
         [sys.executable, "-m", "pomogu", "fetchmail", "--mailbox", address],
         env=environment, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
+    wait_until_subprocesses_disconnect()
+    return done
 
 
 @pytest.mark.django_db(transaction=True)

@@ -19,7 +19,11 @@ from pomogu.cases.choices import CaseState, MessageKind
 from pomogu.cases.models import Case, Message
 from pomogu.contact.models import OutboxKind, OutboxMessage, OutboxState
 from pomogu.core.smtp_sink import free_port
-from pomogu.core.testing import Cast
+from pomogu.core.testing import (
+    Cast,
+    database_url_for_subprocesses,
+    wait_until_subprocesses_disconnect,
+)
 from pomogu.intake import lmtp
 from pomogu.intake.models import InboundMessage, InboundState, Mailbox
 from pomogu.intake.services import quick_message_id
@@ -434,12 +438,12 @@ def test_several_processes_share_the_port_and_each_takes_mail(cast: Cast, tmp_pa
     import subprocess
     import sys
 
-    from django.db import connection
-
     port = free_port()
-    env = {**os.environ, "POMOGU_DATA_DIR": str(tmp_path)}
-    if connection.vendor == "sqlite":
-        env["DATABASE_URL"] = f"sqlite:///{connection.settings_dict['NAME']}"
+    env = {
+        **os.environ,
+        "POMOGU_DATA_DIR": str(tmp_path),
+        "DATABASE_URL": database_url_for_subprocesses(),
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "pomogu", "lmtp", "--port", str(port), "--processes", "2"],
         env=env,
@@ -472,3 +476,4 @@ def test_several_processes_share_the_port_and_each_takes_mail(cast: Cast, tmp_pa
     finally:
         process.terminate()
         process.wait(20)
+        wait_until_subprocesses_disconnect()

@@ -794,3 +794,21 @@ def test_html_to_text() -> None:
         "> old\n\n> > older\n\n  keep\n    this"
     )
     assert html_to_text("") == ""
+
+
+def test_a_broken_rfc2231_file_name_keeps_the_attachment() -> None:
+    """Found by the hypothesis property: an 8-bit byte in the charset of an RFC 2231 file name
+    made the stdlib's get_filename raise UnicodeEncodeError out of parse()."""
+    raw = (
+        b"From: Ivan Petrov <ivan@example.ru>\nSubject: rfc2231\nMessage-ID: <m1@example.ru>\n"
+        b'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="A"\n\n--A\n'
+        b"Content-Type: text/plain; charset=utf-8\n\nhello\n--A\n"
+        b"Content-Type: application/pdf\n"
+        b"Content-Disposition: attachment; filename*=ut\xe6-8''%D0%A1%D1%87.pdf\n"
+        b"Content-Transfer-Encoding: base64\n\nJVBERi0=\n--A--\n"
+    )
+    mail = parse(raw)
+    [attachment] = mail.attachments
+    assert attachment.content == b"%PDF-"
+    assert attachment.filename
+    assert "\udc80" not in attachment.filename
