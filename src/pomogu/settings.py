@@ -237,6 +237,9 @@ POMOGU = {
     "FORM_WINDOW_SECONDS": env_int("POMOGU_FORM_WINDOW_SECONDS", 600),
 }
 
+# The region a phone number written without a country code belongs to (ISO 3166 code).
+PHONE_REGION = env_str("POMOGU_PHONE_REGION", "RU")
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -8,6 +8,8 @@ import secrets
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 
+import phonenumbers
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.db.models.functions import Lower
@@ -53,6 +55,23 @@ def normalise_email(raw: str) -> str:
     return f"{address.username}@{address.domain.lower()}"
 
 
+def normalise_phone(raw: str) -> str:
+    """A phone number in E.164 form (+79120000000), or InvalidInput. Numbers written without a
+    country code are read in the desk's region (POMOGU_PHONE_REGION, default RU), so
+    "8 (912) 000-00-00" and "+7 912 000 00 00" are the same customer."""
+    value = (raw or "").strip()
+    try:
+        number = phonenumbers.parse(value, settings.PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_possible_number(number):
+        raise InvalidInput(
+            _("%(value)s is not a phone number we can call back.") % {"value": value or "''"},
+            code="invalid_phone",
+        )
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
 @transaction.atomic
 def find_or_create_customer(
     *, email: str = "", name: str = "", phone: str = "", language: str = ""
@@ -62,7 +81,7 @@ def find_or_create_customer(
     A new customer is attached to the organisation that claims their email domain.
     """
     email = normalise_email(email) if email else ""
-    phone = phone.strip()
+    phone = normalise_phone(phone) if phone.strip() else ""
     if not email and not phone:
         raise InvalidInput(
             _("A customer needs an email address or a phone number."),

@@ -59,11 +59,23 @@ def test_database_refuses_a_second_customer_with_the_same_address(cast: Cast) ->
         Customer.objects.create(email="Dave@customer.test")
 
 
-def test_phone_only_customer_is_found_by_phone(db: object) -> None:
+def test_phone_only_customer_is_found_by_phone_however_it_is_written(db: object) -> None:
     first = services.find_or_create_customer(phone="+7 912 000-00-00", name="Пётр")
-    second = services.find_or_create_customer(phone="+7 912 000-00-00")
-    assert first == second
+    for spelling in ("8 (912) 000-00-00", "89120000000", "+7 912 000 00 00"):
+        assert services.find_or_create_customer(phone=spelling) == first
+    assert first.phone == "+79120000000"
     assert first.email == ""
+    other = services.find_or_create_customer(phone="+44 20 7946 0958")
+    assert other != first
+    assert other.phone == "+442079460958"
+
+
+@pytest.mark.parametrize("raw", ["12345", "not a phone", "+7 912"])
+def test_a_number_nobody_can_call_is_refused(db: object, raw: str) -> None:
+    with pytest.raises(DomainError) as refused:
+        services.find_or_create_customer(phone=raw)
+    assert refused.value.code == "invalid_phone"
+    assert refused.value.status == 422
 
 
 def test_customer_needs_some_way_to_reach_them(db: object) -> None:
