@@ -8,7 +8,10 @@ on the case's timeline so the agent sees it. Nothing vanishes.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import logging
+import re
 import smtplib
 import uuid
 
@@ -95,13 +98,39 @@ def _is_permanent(error: Exception) -> bool:
     return False
 
 
+def _verp_signature(outbox_id: int) -> str:
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, f"verp:{outbox_id}".encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def return_path(outbox_id: int) -> str:
+    """The envelope sender of one outbound message (VERP): a bounce or an automatic answer to
+    it names the message it is about, signed so nobody can forge one for another row."""
+    local, _at, domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")
+    return f"{local or 'support'}+bounce-{outbox_id}-{_verp_signature(outbox_id)}@{domain}"
+
+
+_VERP_RE = re.compile(r"^[^@+]+\+bounce-(\d{1,18})-([0-9a-f]{12})@", re.IGNORECASE)
+
+
+def outbox_id_of_return_path(address: str) -> int | None:
+    """The outbox row a VERP address names, if the signature is right."""
+    match = _VERP_RE.match(address.strip().strip("<>"))
+    if match is None:
+        return None
+    outbox_id = int(match.group(1))
+    if not hmac.compare_digest(match.group(2).lower(), _verp_signature(outbox_id)):
+        return None
+    return outbox_id
+
+
 def send_one(row: OutboxMessage) -> None:
     connection = get_connection(fail_silently=False)
-    headers = {"Message-ID": row.rfc_message_id, **row.headers}
+    headers = {"Message-ID": row.rfc_message_id, "From": settings.DEFAULT_FROM_EMAIL, **row.headers}
     email = EmailMessage(
         subject=row.subject,
         body=row.body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=return_path(row.pk),
         to=[row.to_email],
         headers=headers,
         connection=connection,

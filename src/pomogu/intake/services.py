@@ -35,7 +35,7 @@ from pomogu.cases import services as cases
 from pomogu.cases.choices import Channel, EventKind, MessageKind
 from pomogu.cases.models import Case, Message, TimelineEvent
 from pomogu.contact.models import OutboxKind, OutboxMessage, OutboxState
-from pomogu.contact.services import enqueue_email
+from pomogu.contact.services import enqueue_email, outbox_id_of_return_path
 from pomogu.core import clock
 from pomogu.core.errors import DomainError
 from pomogu.core.faults import fault_point
@@ -178,8 +178,9 @@ def limits() -> Limits:
 
 def _process(inbound: InboundMessage, raw: bytes) -> None:
     parsed = parse(raw, limits())
-    if parsed.bounce:
-        _record_bounce(inbound, parsed)
+    verp_id = outbox_id_of_return_path(inbound.envelope_to) if inbound.envelope_to else None
+    if parsed.bounce or verp_id is not None:
+        _record_bounce(inbound, parsed, verp_id)
         return
     if not parsed.from_address:
         raise DomainError(_("The message has no sender address we can answer."), code="no_sender")
@@ -428,6 +429,8 @@ def acknowledge(case: Case, *, inbound: InboundMessage, parsed: ParsedMail) -> b
     the team that has the request, its owner and when to expect an answer, and never asks the
     customer to write elsewhere (R1)."""
     reason = why_not_acknowledge(inbound, parsed)
+    if not reason and case.customer.mail_bounced_at is not None:
+        reason = "address-bounces"
     if reason:
         TimelineEvent.objects.create(
             case=case, kind=EventKind.NOTE, data={"acknowledgement_skipped": reason}
@@ -482,12 +485,21 @@ def acknowledge(case: Case, *, inbound: InboundMessage, parsed: ParsedMail) -> b
     return True
 
 
-def _record_bounce(inbound: InboundMessage, parsed: ParsedMail) -> None:
-    """A delivery report: find the outbound message it is about and, if the failure is
-    permanent, mark it failed on its case so the agent knows the customer did not get it."""
-    rows = list(OutboxMessage.objects.filter(rfc_message_id__in=parsed.bounced_message_ids))
+def _record_bounce(inbound: InboundMessage, parsed: ParsedMail, verp_id: int | None) -> None:
+    """Mail about mail we sent: a delivery report, or anything sent to the VERP return path of
+    one outbound message (RFC 3834 auto-replies go there too). A permanent failure marks that
+    message failed on its case, so the agent knows the customer did not get it, and stops
+    automated mail to the address (ML-4). An out-of-office answer is only recorded."""
+    ids = list(parsed.bounced_message_ids)
+    lookup = Q(rfc_message_id__in=ids) if ids else Q(pk__in=[])
+    if verp_id is not None:
+        lookup |= Q(pk=verp_id)
+    rows = list(OutboxMessage.objects.filter(lookup))
+    permanent = parsed.bounce and parsed.bounce_permanent
     for row in rows:
-        if parsed.bounce_permanent and row.state != OutboxState.FAILED:
+        if not permanent:
+            continue
+        if row.state != OutboxState.FAILED:
             OutboxMessage.objects.filter(pk=row.pk).update(
                 state=OutboxState.FAILED, last_error=_("The recipient's server bounced it.")
             )
@@ -503,11 +515,18 @@ def _record_bounce(inbound: InboundMessage, parsed: ParsedMail) -> None:
                         "inbound_id": inbound.pk,
                     },
                 )
+        (
+            Customer.objects.alias(address=Lower("email"))
+            .filter(address=row.to_email.lower(), mail_bounced_at__isnull=True)
+            .update(mail_bounced_at=clock.now())
+        )
     case_ids = {row.case_id for row in rows if row.case_id}
     case = Case.objects.filter(pk=next(iter(case_ids))).first() if len(case_ids) == 1 else None
-    _finish(
-        inbound, InboundState.PROCESSED, case=case, reason="bounce" if rows else "bounce_unmatched"
-    )
+    if not parsed.bounce:
+        reason = "auto_reply_to_our_mail"
+    else:
+        reason = "bounce" if rows else "bounce_unmatched"
+    _finish(inbound, InboundState.PROCESSED, case=case, reason=reason)
 
 
 # --- quarantine -------------------------------------------------------------------------------

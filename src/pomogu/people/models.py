@@ -76,6 +76,11 @@ class Customer(models.Model):
     tier = models.CharField(_("tier"), max_length=32, default="standard")
     language = models.CharField(_("language"), max_length=8, default="", blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="", blank=True)
+    mail_bounced_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("Mail to this address bounced for good: no automated mail goes to it"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

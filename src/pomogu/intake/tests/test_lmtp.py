@@ -477,3 +477,92 @@ def test_several_processes_share_the_port_and_each_takes_mail(cast: Cast, tmp_pa
         process.terminate()
         process.wait(20)
         wait_until_subprocesses_disconnect()
+
+
+# --- VERP: bounces and auto-replies to our own mail (ML-2, ML-4) -------------------------------
+
+
+def _bare_dsn(status: str = "5.1.1") -> bytes:
+    """A delivery report that does not quote the original message at all."""
+    return (
+        "From: MAILER-DAEMON@mx.customer.test\r\nTo: someone@desk.test\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <bare-dsn@mx.customer.test>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; "
+        'boundary="B"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nNo such user.\r\n'
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.customer.test"
+        f"\r\n\r\nFinal-Recipient: rfc822; dave@customer.test\r\nAction: failed\r\nStatus: {status}"
+        "\r\n--B--\r\n"
+    ).encode()
+
+
+def test_outbound_mail_carries_a_signed_return_path(cast: Cast, settings: Any) -> None:
+    from pomogu.contact import services as outbox
+    from pomogu.core.smtp_sink import SmtpSink
+
+    case = cast.open_case()
+    cases.add_message(case.pk, actor=case.owner, body="Ответ")
+    row = OutboxMessage.objects.get()
+    with SmtpSink() as sink:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+        assert outbox.send_due() == 1
+    [(mail_from, _rcpts)] = sink.handler.envelopes
+    assert mail_from == outbox.return_path(row.pk)
+    assert outbox.outbox_id_of_return_path(mail_from) == row.pk
+    assert sink.handler.received[0]["From"] == settings.DEFAULT_FROM_EMAIL
+    forged = mail_from.replace(f"-{row.pk}-", f"-{row.pk + 1}-")
+    assert outbox.outbox_id_of_return_path(forged) is None
+
+
+def test_bounce_to_the_return_path_fails_the_message_and_stops_automated_mail(
+    endpoint: LmtpClient, cast: Cast
+) -> None:
+    from pomogu.contact.services import return_path
+
+    deliver(endpoint, mail())
+    case = Case.objects.get()
+    reply = cases.add_message(case.pk, actor=case.owner, body="Ответ")
+    row = OutboxMessage.objects.get(message=reply)
+    [answer] = endpoint.send("", [return_path(row.pk)], _bare_dsn())
+    assert answer.code == 250
+    row.refresh_from_db()
+    assert row.state == OutboxState.FAILED
+    assert case.events.filter(kind="outbound_failed").exists()
+    assert Case.objects.count() == 1  # a bounce is not a request
+    cast.dave.refresh_from_db()
+    assert cast.dave.mail_bounced_at is not None
+    # The address bounces: a new request from it is taken, but not acknowledged.
+    deliver(endpoint, mail(subject="Другой вопрос"))
+    assert Case.objects.count() == 2
+    assert OutboxMessage.objects.filter(kind=OutboxKind.ACKNOWLEDGEMENT).count() == 1
+
+
+def test_out_of_office_to_the_return_path_is_only_recorded(
+    endpoint: LmtpClient, cast: Cast
+) -> None:
+    from pomogu.contact.services import return_path
+
+    deliver(endpoint, mail())
+    ack = OutboxMessage.objects.get()
+    ooo = mail(
+        subject="Automatic reply: Нет интернета",
+        Auto_Submitted="auto-replied",
+        body="I am away until Monday.\n",
+    )
+    [answer] = endpoint.send("", [return_path(ack.pk)], ooo)
+    assert answer.code == 250
+    inbound = InboundMessage.objects.get(envelope_to=return_path(ack.pk))
+    assert inbound.reason == "auto_reply_to_our_mail"
+    ack.refresh_from_db()
+    assert ack.state != OutboxState.FAILED
+    assert Case.objects.count() == 1
+    cast.dave.refresh_from_db()
+    assert cast.dave.mail_bounced_at is None
+
+
+def test_a_forged_return_path_is_ordinary_mail(endpoint: LmtpClient, cast: Cast) -> None:
+    [answer] = endpoint.send("", ["support+bounce-1-000000000000@pomogu.localhost"], _bare_dsn())
+    assert answer.code == 250
+    assert InboundMessage.objects.get().reason == "bounce_unmatched"
+    assert not OutboxMessage.objects.filter(state=OutboxState.FAILED).exists()
