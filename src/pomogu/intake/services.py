@@ -10,6 +10,7 @@ opens or updates the case, queues the acknowledgement, and commits all of it bef
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import logging
 import re
@@ -50,6 +51,8 @@ log = logging.getLogger(__name__)
 # Infrastructure failures: nothing can be stored, so the sender must try again later (451).
 # Any other error while processing one message is that message's problem: it is quarantined.
 INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError)
+# The same for the attachment store: a full, read-only or failing disk.
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
 
 TAG_RE = re.compile(r"\[#(\d{1,18})-([a-z2-9]{13})\]")
 _MESSAGE_ID_RE = re.compile(r"<[^<>\s]{1,900}>")
@@ -155,6 +158,11 @@ def _process_safely(inbound: InboundMessage, raw: bytes) -> None:
             _process(inbound, raw)
     except INFRASTRUCTURE_ERRORS:
         raise
+    except OSError as error:
+        if error.errno in STORAGE_ERRNOS:
+            raise  # the disk, not the message: the sender must try again later (FT-8)
+        log.exception("message %s could not be processed; quarantined", inbound.pk)
+        _quarantine(inbound, "processing_error", f"{type(error).__name__}: {error}"[:2000])
     except ParseError as error:
         _quarantine(inbound, error.code, error.detail)
     except DomainError as error:

@@ -30,9 +30,18 @@ def save_attachment(message: Message, part: ParsedAttachment) -> Attachment:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, part.content)
+        # os.write may write only part of the bytes (a nearly full disk does exactly that) and
+        # says so only in its return value: keep writing until all is down or the disk refuses.
+        view = memoryview(part.content)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
         os.fsync(fd)
-    finally:
+    except BaseException:
+        os.close(fd)
+        path.unlink(missing_ok=True)  # never leave a truncated file behind
+        raise
+    else:
         os.close(fd)
     directory = os.open(path.parent, os.O_RDONLY)
     try:

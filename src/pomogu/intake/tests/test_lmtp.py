@@ -566,3 +566,66 @@ def test_a_forged_return_path_is_ordinary_mail(endpoint: LmtpClient, cast: Cast)
     assert answer.code == 250
     assert InboundMessage.objects.get().reason == "bounce_unmatched"
     assert not OutboxMessage.objects.filter(state=OutboxState.FAILED).exists()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path, settings: Any) -> Iterator[Path | None]:
+    """The attachment store on a real 1 MB tmpfs, when this machine lets us mount one."""
+    import subprocess
+
+    mountpoint = tmp_path / "attachments"
+    mountpoint.mkdir()
+    mounted = (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mountpoint)],
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
+    settings.DATA_DIR = tmp_path
+    yield mountpoint if mounted else None
+    if mounted:
+        subprocess.run(["umount", "-l", str(mountpoint)], capture_output=True, check=False)
+
+
+def test_full_disk_for_attachments_is_451_and_the_retry_keeps_everything(
+    endpoint: LmtpClient, cast: Cast, monkeypatch: Any, tiny_disk: Path | None
+) -> None:
+    """FT-8: the attachment store is full (a real 1 MB tmpfs when mount is allowed, else the
+    store raising ENOSPC, the one mock RELIABILITY.md allows). No case without its attachments:
+    all or nothing, 451, and the sender's retry after space is freed keeps everything."""
+    import errno
+    import subprocess
+
+    from pomogu.intake import storage
+    from pomogu.intake.models import Attachment
+
+    picture = b"\x89PNG" + bytes(range(256)) * 8000  # about 2 MB: more than the tiny disk
+    message = EmailMessage()
+    message["From"] = "dave@customer.test"
+    message["To"] = "support@desk.test"
+    message["Subject"] = "Фото роутера"
+    message["Message-ID"] = "<disk-full@customer.test>"
+    message.set_content("Фото во вложении.")
+    message.add_attachment(picture, maintype="image", subtype="png", filename="router.png")
+    raw = message.as_bytes()
+
+    if tiny_disk is None:
+
+        def full(*args: Any, **kwargs: Any) -> Any:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(storage, "save_attachment", full)
+    assert deliver(endpoint, raw) == 451
+    assert not InboundMessage.objects.exists()
+    assert not Case.objects.exists()
+    if tiny_disk is None:
+        monkeypatch.undo()
+    else:
+        subprocess.run(["umount", "-l", str(tiny_disk)], check=True)  # space is freed
+    assert deliver(endpoint, raw) == 250
+    [attachment] = Attachment.objects.all()
+    assert attachment.filename == "router.png"
+    assert attachment.message.case == Case.objects.get()
+    assert storage.path_of(attachment.storage_name).read_bytes() == picture
