@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from pomogu.cases.admin import ReadOnlyAdmin
-from pomogu.intake import services
+from pomogu.intake import imap, services
 from pomogu.intake.models import InboundMessage, InboundState, Mailbox
 
 
@@ -60,6 +60,39 @@ class MailboxAdmin(admin.ModelAdmin):
         "last_error",
     )
     readonly_fields = ("imap_uidvalidity", "imap_last_uid", "last_polled_at", "last_error")
+    actions = ["reconcile"]
+
+    @admin.action(description=_("Compare with the IMAP server (reconciliation)"))
+    def reconcile(self, request: HttpRequest, queryset: QuerySet[Mailbox]) -> None:
+        """REL-10: what the server has that pomogu does not, per mailbox, as a message on the
+        page (the same check as `pomogu mail reconcile`)."""
+        for mailbox in queryset.exclude(imap_host=""):
+            report = imap.reconcile(mailbox.pk)
+            if report.error:
+                self.message_user(
+                    request,
+                    _("%(box)s: the server could not be read: %(error)s")
+                    % {"box": mailbox.address, "error": report.error},
+                    messages.ERROR,
+                )
+                continue
+            missing = [m.uid for m in report.missing]
+            level = messages.WARNING if missing or report.unmarked else messages.SUCCESS
+            self.message_user(
+                request,
+                _(
+                    "%(box)s: %(on_server)s on the server; missing in pomogu: %(missing)s "
+                    "(UIDs %(uids)s); imported but not marked: %(unmarked)s."
+                )
+                % {
+                    "box": mailbox.address,
+                    "on_server": report.on_server,
+                    "missing": len(missing),
+                    "uids": ", ".join(map(str, missing[:50])) or "-",
+                    "unmarked": len(report.unmarked),
+                },
+                level,
+            )
 
 
 @admin.register(InboundMessage)

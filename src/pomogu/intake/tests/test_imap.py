@@ -423,3 +423,23 @@ def test_reconcile_matches_a_message_without_message_id_by_its_bytes(
     result = imap.reconcile(box.pk)
 
     assert [m.uid for m in result.missing] == [1]
+
+
+def test_the_admin_shows_the_same_reconciliation(server: Dovecot, box: Mailbox) -> None:
+    """REL-10: the admin view and the CLI compare the same things."""
+    from django.test import Client
+
+    from pomogu.core.testing import PASSWORD
+
+    lost, _kept = server.append_many([mail("Потеряно"), mail("На месте")])
+    imap.fetch_mailbox(box.pk)
+    InboundMessage.objects.filter(imap_uid=lost).delete()  # silent loss, as above
+    client = Client()
+    assert client.login(username="root", password=PASSWORD)
+    page = client.post(
+        "/admin/intake/mailbox/",
+        {"action": "reconcile", "_selected_action": [box.pk]},
+        follow=True,
+    ).content.decode()
+    assert "2 on the server; missing in pomogu: 1" in page
+    assert f"(UIDs {lost})" in page
