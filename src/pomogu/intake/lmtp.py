@@ -41,9 +41,10 @@ def deliver(raw: bytes, recipient: str, envelope_from: str) -> str:
         return ACCEPTED
     except Exception:
         log.exception("delivery to %s failed; the sender will retry", recipient)
-        return TEMPORARY
-    finally:
+        # A broken connection (the database restarted) is closed here, so the next delivery
+        # reconnects. A healthy one is kept without a health-check query per message.
         close_old_connections()
+        return TEMPORARY
 
 
 class IntakeHandler:

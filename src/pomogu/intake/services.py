@@ -14,6 +14,7 @@ import errno
 import hashlib
 import logging
 import re
+import time
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -29,6 +30,8 @@ from django.db import (
 )
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -174,7 +177,11 @@ def _process_safely(inbound: InboundMessage, raw: bytes) -> None:
 
 def _quarantine(inbound: InboundMessage, reason: str, detail: str) -> None:
     InboundMessage.objects.filter(pk=inbound.pk).update(
-        state=InboundState.QUARANTINED, reason=reason, detail=detail, processed_at=clock.now()
+        state=InboundState.QUARANTINED,
+        reason=reason,
+        detail=detail,
+        processed_at=clock.now(),
+        sender=inbound.sender,
     )
     inbound.state, inbound.reason, inbound.detail = InboundState.QUARANTINED, reason, detail
 
@@ -196,8 +203,8 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
         # Mail from our own addresses coming back in is a loop, not a customer.
         _finish(inbound, InboundState.PROCESSED, reason="own_address")
         return
+    # Stored with the row's final state (_finish or _quarantine), quarantined or not.
     inbound.sender = parsed.from_address.lower()[:254]
-    InboundMessage.objects.filter(pk=inbound.pk).update(sender=inbound.sender)
     if _looks_like_a_loop(inbound, parsed):
         raise DomainError(
             _(
@@ -281,6 +288,7 @@ def _finish(
             "acknowledged",
             "processed_at",
             "detail",
+            "sender",
         ]
     )
 
@@ -393,11 +401,28 @@ def hold_message(case: Case, *, customer: Customer, parsed: ParsedMail) -> Messa
 # --- acknowledgement and loop safety (R1, REL-8) --------------------------------------------
 
 
+_own_addresses: tuple[float, frozenset[str]] = (0.0, frozenset())
+OWN_ADDRESSES_SECONDS = 30
+
+
 def _is_own_address(address: str) -> bool:
-    address = address.lower()
-    if address == settings.DEFAULT_FROM_EMAIL.lower():
-        return True
-    return Mailbox.objects.filter(address__iexact=address).exists()
+    """Our sending address or one of our mailboxes. The mailbox list is read at most every
+    OWN_ADDRESSES_SECONDS per process (and at once after a change in this process), not once
+    per message."""
+    global _own_addresses
+    expires, addresses = _own_addresses
+    if time.monotonic() >= expires:
+        addresses = frozenset(
+            a.lower() for a in Mailbox.objects.values_list("address", flat=True)
+        ) | {settings.DEFAULT_FROM_EMAIL.lower()}
+        _own_addresses = (time.monotonic() + OWN_ADDRESSES_SECONDS, addresses)
+    return address.lower() in addresses
+
+
+@receiver([post_save, post_delete], sender=Mailbox)
+def _forget_own_addresses(**kwargs: object) -> None:
+    global _own_addresses
+    _own_addresses = (0.0, frozenset())
 
 
 def _looks_like_a_loop(inbound: InboundMessage, parsed: ParsedMail) -> bool:
