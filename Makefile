@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test install system-deps lint format typecheck migrations-check pytest clean
+.PHONY: demo test bench install system-deps lint format typecheck migrations-check pytest clean
 
 demo: $(STAMP)
 	$(BIN)/pomogu demo
@@ -50,6 +50,14 @@ pytest: $(STAMP)
 	  echo "make: the suite again on PostgreSQL"; \
 	  $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -p no:cacheprovider; \
 	fi
+
+# The benchmarks that exist so far (figures and method: docs/benchmarks.md); needs PostgreSQL
+# (PG_URL, default postgres://postgres@127.0.0.1:5432) and dovecot. Not part of make test.
+PG_URL ?= postgres://postgres@127.0.0.1:5432
+bench: $(STAMP) system-deps
+	mkdir -p bench/results
+	$(BIN)/python bench/intake/parse_speed.py | tee bench/results/parse_speed.txt
+	$(BIN)/python bench/intake/run.py --pg $(PG_URL) --processes 2 --json bench/results/intake.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
