@@ -73,14 +73,9 @@ def queue_of(mailbox: Mailbox | None, recipient: str) -> str:
     return f"rcpt:{recipient.strip().lower()}"
 
 
-def dedupe_key(queue: str, raw: bytes) -> str:
-    """(queue, Message-ID), or (queue, SHA-256 of the bytes) without one (REL-3)."""
-    return dedupe_key_of(queue, quick_message_id(raw), hashlib.sha256(raw).hexdigest())
-
-
 def dedupe_key_of(queue: str, message_id: str, sha256: str) -> str:
-    """The key from its parts; receiving and reconciliation both build keys here, so they
-    cannot disagree."""
+    """(queue, Message-ID), or (queue, SHA-256 of the bytes) without one (REL-3). Receiving
+    and reconciliation both build keys here, so they cannot disagree."""
     return f"{queue}|{message_id}" if message_id else f"{queue}|sha256:{sha256}"
 
 
@@ -117,7 +112,7 @@ def receive(
     queue = queue_of(mailbox, recipient)
     sha256 = hashlib.sha256(raw).hexdigest()
     message_id = quick_message_id(raw)
-    key = dedupe_key(queue, raw)
+    key = dedupe_key_of(queue, message_id, sha256)
 
     with transaction.atomic():
         existing = InboundMessage.objects.filter(dedupe_key=key).first()
