@@ -36,7 +36,6 @@ class MessageAdmin(ReadOnlyAdmin):
     list_display = ("case", "kind", "author", "customer", "created_at")
     list_filter = ("kind", "channel")
     list_select_related = ("case", "author", "customer")
-    exclude = ("raw_source",)
 
 
 @admin.register(TimelineEvent)

@@ -111,7 +111,9 @@ class Case(models.Model):
 
 
 class Message(models.Model):
-    """A message on a case: from the customer, a reply to them, or an internal note."""
+    """A message on a case: from the customer, a reply to them, or an internal note.
+
+    For mail, the bytes as received are the linked ``intake.InboundMessage.raw``."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(max_length=16, choices=MessageKind)
@@ -129,9 +131,6 @@ class Message(models.Model):
     body_html = models.TextField(blank=True, default="", help_text=_("Sanitised HTML, if any"))
     language = models.CharField(max_length=8, blank=True, default="")
     message_id = models.CharField(max_length=998, blank=True, default="", db_index=True)
-    raw_source = models.BinaryField(
-        null=True, blank=True, editable=False, help_text=_("The bytes as received, if any")
-    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -101,7 +101,6 @@ def open_case(
     actor: User | None = None,
     language: str = "",
     message_id: str = "",
-    raw_source: bytes | None = None,
     body_html: str = "",
 ) -> Case:
     """Open a case for a customer's request (R1, R2).
@@ -147,7 +146,6 @@ def open_case(
         body_html=body_html,
         language=language,
         message_id=message_id,
-        raw_source=raw_source,
     )
     return case
 
@@ -162,7 +160,6 @@ def _record_customer_words(
     body_html: str,
     language: str,
     message_id: str,
-    raw_source: bytes | None,
 ) -> Message:
     """The customer's message on the case (as they sent it, or as staff logged it for them),
     with its timeline event."""
@@ -176,7 +173,6 @@ def _record_customer_words(
         body_html=body_html,
         language=language,
         message_id=message_id,
-        raw_source=raw_source,
     )
     _event(case, EventKind.MESSAGE, actor, message_id=message.pk)
     return message
@@ -218,7 +214,6 @@ def add_customer_message(
     channel: Channel = Channel.EMAIL,
     actor: User | None = None,
     message_id: str = "",
-    raw_source: bytes | None = None,
     body_html: str = "",
     language: str = "",
 ) -> Message:
@@ -239,7 +234,6 @@ def add_customer_message(
         body_html=body_html,
         language=language,
         message_id=message_id,
-        raw_source=raw_source,
     )
     case.last_customer_message_at = clock.now()
     if case.state in (CaseState.RESOLVED, CaseState.CLOSED):

@@ -560,10 +560,6 @@ def _record_bounce(inbound: InboundMessage, parsed: ParsedMail, verp_id: int | N
 # --- quarantine -------------------------------------------------------------------------------
 
 
-def quarantined() -> Q:
-    return Q(state=InboundState.QUARANTINED)
-
-
 def reprocess(inbound_id: int) -> InboundMessage:
     """Run a quarantined message through the pipeline again (after a fix, or a raised limit).
     The same row is reused: its bytes never change."""
