@@ -8,11 +8,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from pomogu.cases.admin import ReadOnlyAdmin
 from pomogu.intake import imap, services
+from pomogu.intake.downloads import raw_message_download
 from pomogu.intake.models import InboundMessage, InboundState, Mailbox
 
 
@@ -128,9 +129,4 @@ class InboundMessageAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Download the message as received (one at a time)"))
     def download(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> Any:
         row = queryset.first()
-        if row is None:
-            return None
-        response = HttpResponse(bytes(row.raw), content_type="application/octet-stream")
-        response["Content-Disposition"] = f'attachment; filename="message-{row.pk}.eml"'
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return raw_message_download(row) if row is not None else None

@@ -7,6 +7,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from pomogu.core.api_support import actor_of
 from pomogu.intake import queries, services
+from pomogu.intake.downloads import raw_message_download
 from pomogu.intake.models import InboundMessage
 from pomogu.intake.schemas import InboundOut
 
@@ -30,11 +31,7 @@ def get_inbound(request: HttpRequest, inbound_id: int) -> InboundMessage:
     summary="The message exactly as received (message/rfc822, as a download)",
 )
 def get_inbound_raw(request: HttpRequest, inbound_id: int) -> HttpResponse:
-    row = queries.get_visible_inbound(actor_of(request), inbound_id)
-    response = HttpResponse(bytes(row.raw), content_type="application/octet-stream")
-    response["Content-Disposition"] = f'attachment; filename="message-{row.pk}.eml"'
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return raw_message_download(queries.get_visible_inbound(actor_of(request), inbound_id))
 
 
 @router.post(

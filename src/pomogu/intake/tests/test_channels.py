@@ -219,6 +219,13 @@ def test_admin_reprocesses_and_never_shows_the_imap_password(
     raw = b"From: dave@customer.test\r\nSubject: hi\r\nMessage-ID: <adm@c.test>\r\n\r\nhello\r\n"
     inbound = services.receive(raw, mailbox=box, source="api").inbound
     assert inbound.state == InboundState.QUARANTINED
+    download = client.post(
+        "/admin/intake/inboundmessage/",
+        {"action": "download", "_selected_action": [inbound.pk]},
+    )
+    assert download.content == raw
+    assert download["Content-Disposition"] == f'attachment; filename="message-{inbound.pk}.eml"'
+    assert download["X-Content-Type-Options"] == "nosniff"
     monkeypatch.undo()
     response = client.post(
         "/admin/intake/inboundmessage/",
