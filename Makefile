@@ -58,6 +58,7 @@ bench: $(STAMP) system-deps
 	mkdir -p bench/results
 	$(BIN)/python bench/intake/parse_speed.py | tee bench/results/parse_speed.txt
 	$(BIN)/python bench/intake/run.py --pg $(PG_URL) --processes 2 --json bench/results/intake.json
+	$(BIN)/python bench/triage/routing.py | tee bench/results/routing.txt
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

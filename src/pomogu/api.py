@@ -8,6 +8,7 @@ from pomogu.cases.api import router as cases_router
 from pomogu.core.api_support import BearerToken, install_error_handlers
 from pomogu.intake.api import router as intake_router
 from pomogu.people.api import router as people_router
+from pomogu.triage.api import router as triage_router
 
 api = NinjaAPI(
     title="pomogu",
@@ -22,3 +23,4 @@ install_error_handlers(api)
 api.add_router("", cases_router)
 api.add_router("", people_router)
 api.add_router("", intake_router)
+api.add_router("", triage_router)

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "pomogu.cases",
     "pomogu.contact",
     "pomogu.intake",
+    "pomogu.triage",
     "pomogu.desk",
 ]
 
@@ -232,6 +233,14 @@ POMOGU = {
     "LOOP_BREAKER_PER_HOUR": env_int("POMOGU_LOOP_BREAKER_PER_HOUR", 20),
     # What the acknowledgement promises until SLA clocks exist (issue 5).
     "ACK_PROMISE_HOURS": env_int("POMOGU_ACK_PROMISE_HOURS", 8),
+    # Triage (R1, R3). The router retrains when this many people's routing decisions have
+    # arrived since its last training, and keeps this many versions for rollback.
+    "ROUTER_RETRAIN_AFTER": env_int("POMOGU_ROUTER_RETRAIN_AFTER", 20),
+    "ROUTER_KEEP_VERSIONS": env_int("POMOGU_ROUTER_KEEP_VERSIONS", 3),
+    # Anger scores (percent): at the first the case's priority goes up, at the second the team
+    # lead is told, with the case's history.
+    "ANGER_PRIORITY_AT": env_int("POMOGU_ANGER_PRIORITY_AT", 50),
+    "ANGER_NOTIFY_AT": env_int("POMOGU_ANGER_NOTIFY_AT", 70),
     # The public web form: submissions per client address per window.
     "FORM_PER_CLIENT": env_int("POMOGU_FORM_PER_CLIENT", 5),
     "FORM_WINDOW_SECONDS": env_int("POMOGU_FORM_WINDOW_SECONDS", 600),

@@ -115,3 +115,6 @@ class EventKind(models.TextChoices):
     CLOSED = "closed", _("Closed")
     OUTBOUND_FAILED = "outbound_failed", _("Outbound message failed")
     HELD = "held", _("Message held for an agent")
+    ROUTED = "routed", _("Routed")
+    ROUTING_SETTLED = "routing_settled", _("Routing decided by a person")
+    ANGER = "anger", _("Anger noticed")

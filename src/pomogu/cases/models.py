@@ -132,6 +132,10 @@ class Message(models.Model):
     language = models.CharField(max_length=8, blank=True, default="")
     message_id = models.CharField(max_length=998, blank=True, default="", db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The anger detector's view of a customer's message (R3): a score 0..1 and its reasons
+    # ([{"kind", "fragment", "weight"}]). The text itself is always kept as written.
+    anger_score = models.FloatField(null=True, blank=True)
+    anger_reasons = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("message")
@@ -262,3 +266,29 @@ class ContractorTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contractor}: {self.description[:40]}"
+
+
+class Notification(models.Model):
+    """Something a staff member must look at about a case (an angry customer for the team
+    lead, and later escalations). Shown on their "my work" page and also mailed to them."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=32)
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_inbox")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.recipient_id} on case {self.case_id}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from ninja import Schema
 from pydantic import ConfigDict, Field
@@ -99,6 +99,9 @@ class MessageOut(Schema):
     customer_id: int | None
     channel: str
     created_at: dt.datetime
+    language: str
+    anger_score: float | None
+    anger_reasons: list[dict[str, Any]]
 
 
 class CaseDetailOut(CaseOut):

@@ -25,6 +25,7 @@ from pomogu.cases.choices import (
     Resolution,
 )
 from pomogu.cases.models import Case, ContractorTask, Handoff, Message, TimelineEvent
+from pomogu.cases.signals import team_changed
 from pomogu.contact.models import OutboxKind
 from pomogu.contact.services import enqueue_email
 from pomogu.core import clock
@@ -106,13 +107,19 @@ def open_case(
     """Open a case for a customer's request (R1, R2).
 
     Any staff member may open a case on a customer's behalf (``actor``); the first message is
-    always the customer's words. The case gets its team (the desk's default if none is given)
-    and an owner at once: it is never without one. Writes "opened" and "message" events.
+    always the customer's words. The case gets its team (when none is given, the triage
+    router chooses, and records why) and an owner at once: it is never without one. Writes
+    "opened" and "message" events.
     """
+    from pomogu.triage import services as triage
+
     subject = (subject or "").strip()[:300] or _("(no subject)")
     if not (body or "").strip():
         raise DomainError(_("A request needs some text."), code="empty_body")
-    team = team or people.default_team()
+    route = None
+    if team is None:
+        route = triage.route(subject, body, mailbox_team=None)
+        team = route.team
     owner = people.pick_owner(team)
     case = Case.objects.create(
         subject=subject,
@@ -147,6 +154,8 @@ def open_case(
         language=language,
         message_id=message_id,
     )
+    if route is not None:
+        triage.record(case, route)
     return case
 
 
@@ -162,7 +171,9 @@ def _record_customer_words(
     message_id: str,
 ) -> Message:
     """The customer's message on the case (as they sent it, or as staff logged it for them),
-    with its timeline event."""
+    with its timeline event; then triage reads it (language, anger: R3)."""
+    from pomogu.triage.text import detect_language
+
     message = Message.objects.create(
         case=case,
         kind=MessageKind.INBOUND,
@@ -171,7 +182,7 @@ def _record_customer_words(
         channel=channel,
         body=body,
         body_html=body_html,
-        language=language,
+        language=detect_language(body) or language,
         message_id=message_id,
     )
     _event(case, EventKind.MESSAGE, actor, message_id=message.pk)
@@ -457,12 +468,40 @@ def accept_handoff(handoff_id: int, *, actor: User) -> Handoff:
     handoff.decided_by = actor
     handoff.save(update_fields=["state", "decided_at", "decided_by"])
     _event(case, EventKind.HANDOFF_ACCEPTED, actor, handoff_id=handoff.pk)
+    from_team = case.team
     if case.team_id != handoff.to_team_id:
         _event(case, EventKind.TEAM, actor, **{"from": case.team.name, "to": handoff.to_team.name})
         case.team = handoff.to_team
     _set_owner(case, new_owner, actor, handoff_id=handoff.pk)
     case.save()
+    if from_team.pk != handoff.to_team_id:
+        team_changed.send(
+            sender=Case, case=case, from_team=from_team, to_team=case.team, actor=actor, teach=True
+        )
     return handoff
+
+
+@transaction.atomic
+def move_to_team(
+    case_id: int, *, actor: User, team: Team, reason: str = "", teach: bool = True
+) -> Case:
+    """Re-route a case to another team at once (a misrouted request, or a router that was
+    unsure). The case gets an owner in the new team straight away: it is never without one.
+    Writes "team changed" and "owner changed"."""
+    _require_staff(actor)
+    case = _lock(case_id)
+    if case.team_id == team.pk:
+        return case
+    from_team = case.team
+    _event(case, EventKind.TEAM, actor, **{"from": from_team.name, "to": team.name}, reason=reason)
+    case.team = team
+    if not people.is_member(case.owner, team):
+        _set_owner(case, people.pick_owner(team), actor, reason=reason)
+    case.save()
+    team_changed.send(
+        sender=Case, case=case, from_team=from_team, to_team=team, actor=actor, teach=teach
+    )
+    return case
 
 
 @transaction.atomic

@@ -28,8 +28,9 @@ def steps() -> list[Step]:
     """Every periodic step, in the order one pass runs them."""
     from pomogu.contact.services import send_due
     from pomogu.intake.imap import fetch_due
+    from pomogu.triage.services import retrain_due
 
-    return [Step("outbox", send_due), Step("imap", fetch_due)]
+    return [Step("outbox", send_due), Step("imap", fetch_due), Step("router", retrain_due)]
 
 
 def run_once() -> dict[str, int]:

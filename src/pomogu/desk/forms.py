@@ -149,3 +149,27 @@ class NewCaseForm(forms.Form):
                 _("Give the customer's email address or phone number."), code="contact"
             )
         return data
+
+
+class RoutingForm(forms.Form):
+    """Where a request belongs: a team, or no team at all."""
+
+    NOT_OURS = "not_ours"
+    choice = forms.ChoiceField(label=_("This request belongs to"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        teams = [(str(t.pk), t.name) for t in Team.objects.order_by("name")]
+        field = self.fields["choice"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [
+            *teams,
+            (self.NOT_OURS, _("No team: it is not our business")),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        choice = data.get("choice")
+        if choice and choice != self.NOT_OURS:
+            data["team"] = Team.objects.get(pk=int(choice))
+        return data

@@ -13,6 +13,7 @@ urlpatterns = [
     path("cases/new/", views.new_case, name="new_case"),
     path("cases/<int:number>/", views.case_detail, name="case"),
     path("cases/<int:number>/reply/", views.reply, name="reply"),
+    path("cases/<int:number>/routing/", views.settle_routing, name="settle_routing"),
     path("cases/<int:number>/note/", views.note, name="note"),
     path("cases/<int:number>/handoff/", views.request_handoff, name="request_handoff"),
     path(

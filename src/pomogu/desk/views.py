@@ -63,6 +63,7 @@ from pomogu.desk.forms import (
     ReopenForm,
     ReplyForm,
     ResolveForm,
+    RoutingForm,
 )
 from pomogu.intake import storage
 from pomogu.intake.models import Attachment, InboundMessage
@@ -70,6 +71,8 @@ from pomogu.intake.parsing import ParseError, parse, safe_filename
 from pomogu.intake.services import limits as intake_limits
 from pomogu.people import services as people
 from pomogu.people.models import User
+from pomogu.triage import services as triage
+from pomogu.triage.models import RoutingDecision
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +122,15 @@ def home(request: HttpRequest) -> HttpResponse:
         "awaiting": list(queries.handoffs_awaiting(actor)),
         "sent": list(queries.handoffs_sent_waiting(actor)),
         "decline_form": DeclineForm(),
+        "notifications": list(
+            actor.notifications.filter(read_at__isnull=True).select_related("case")[:20]
+        ),
+        "unrouted": list(
+            queries.visible_cases(actor)
+            .filter(routing__needs_person=True)
+            .select_related("team", "customer")
+            .order_by("created_at")[:50]
+        ),
     }
     return _page(request, "desk/home.html", context)
 
@@ -264,7 +276,44 @@ def describe_event(event: TimelineEvent, names: dict[str, str]) -> str:
         return _("Closed.")
     if kind == EventKind.OUTBOUND_FAILED:
         return _("A message to the customer could not be sent.")
+    if kind == EventKind.ROUTED:
+        return describe_routing(data)
+    if kind == EventKind.ROUTING_SETTLED:
+        if data.get("decision") == "not_ours":
+            return _("A person decided that no team owns this request; it is answered here.")
+        return _("A person decided the request belongs to %(team)s.") % {
+            "team": data.get("team", "")
+        }
+    if kind == EventKind.ANGER:
+        text = _("The customer's message reads as angry (score %(score)s).") % {
+            "score": data.get("score", "")
+        }
+        if data.get("lead_notified"):
+            text += " " + _("The team lead (%(lead)s) was told.") % {
+                "lead": name(data["lead_notified"])
+            }
+        return text
     return _label(EventKind, kind)
+
+
+def describe_routing(data: dict[str, Any]) -> str:
+    values = {"team": data.get("team", ""), "words": ", ".join(data.get("words") or []) or "—"}
+    if data.get("source") != "model" and data.get("confidence") is None:
+        return _("Given to %(team)s, the team of the address it was sent to.") % values
+    if data.get("not_ours"):
+        return (
+            _(
+                "The router thinks no team owns this request; it waits with %(team)s for a person "
+                "to decide."
+            )
+            % values
+        )
+    if data.get("unsure"):
+        return (
+            _("The router was unsure; the request waits with %(team)s for a person to decide.")
+            % values
+        )
+    return _("Routed to %(team)s by the router (words that weighed most: %(words)s).") % values
 
 
 def _timeline(case: Case) -> list[dict[str, Any]]:
@@ -274,6 +323,7 @@ def _timeline(case: Case) -> list[dict[str, Any]]:
         EventKind.OPENED: ("owner",),
         EventKind.ASSIGNED: ("from", "to"),
         EventKind.HANDOFF_REQUESTED: ("to_user",),
+        EventKind.ANGER: ("lead_notified",),
     }
     usernames: set[str] = set()
     for event in events:
@@ -325,8 +375,11 @@ def _case_context(
         "resolve_form": ResolveForm,
         "reopen_form": lambda: ReopenForm(auto_id="id_reopen_%s"),
     }
+    routing = RoutingDecision.objects.filter(case=case).select_related("team").first()
     context: dict[str, Any] = {
         "case": case,
+        "routing": routing,
+        "routing_form": bound.get("routing_form") or RoutingForm(),
         "thread": list(queries.thread_of(case)),
         "timeline": _timeline(case),
         "handoff": handoff,
@@ -413,6 +466,31 @@ def _run(
     if task_id is not None:
         return _after_failure(request, case, region, {}, (task_id, form))
     return _after_failure(request, case, region, {form_name: form})
+
+
+@require_POST
+@login_required
+def settle_routing(request: HttpRequest, number: int) -> HttpResponse:
+    """A person decides where a request the router was unsure about belongs (R1)."""
+    actor = _actor(request)
+    case = _visible_case(actor, number)
+
+    def act(data: dict[str, Any]) -> str:
+        if data["choice"] == RoutingForm.NOT_OURS:
+            triage.settle(case.pk, actor=actor, not_ours=True)
+            return _("Noted: no team owns this request. Please answer the customer yourself.")
+        team = data["team"]
+        triage.settle(case.pk, actor=actor, team=team)
+        return _("Noted: the request belongs to %(team)s.") % {"team": team.name}
+
+    return _run(
+        request,
+        case,
+        form=RoutingForm(request.POST),
+        form_name="routing_form",
+        region=ACTIONS,
+        action=act,
+    )
 
 
 @require_POST

@@ -48,6 +48,7 @@ from pomogu.intake.models import InboundMessage, InboundState, Mailbox, ThreadKe
 from pomogu.intake.parsing import Limits, ParsedMail, ParseError, parse, split_reply
 from pomogu.people import services as people
 from pomogu.people.models import Customer
+from pomogu.triage import services as triage
 
 log = logging.getLogger(__name__)
 
@@ -236,17 +237,18 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
         return
 
     mailbox_team = inbound.mailbox.team if inbound.mailbox else None
-    team = routing.choose_team(parsed, mailbox_team=mailbox_team)
+    route = routing.choose_team(parsed, mailbox_team=mailbox_team)
     case = cases.open_case(
         customer=customer,
         subject=parsed.subject,
         body=parsed.visible_text or parsed.text or _("(the message has no text)"),
         channel=Channel.EMAIL,
-        team=team,
+        team=route.team,
         language=parsed.language_hint,
         message_id=parsed.message_id,
         body_html=parsed.html,
     )
+    triage.record(case, route)
     message = case.messages.get()
     _keep_parts(message, parsed)
     register_thread_keys(case, parsed)

@@ -111,6 +111,15 @@ class Team(models.Model):
     name = models.CharField(_("name"), max_length=120, unique=True)
     slug = models.SlugField(_("short name"), max_length=60, unique=True)
     description = models.TextField(_("what the team handles"), blank=True)
+    keywords = models.TextField(
+        _("typical requests"),
+        blank=True,
+        default="",
+        help_text=_(
+            "One typical request or keyword phrase a line, in any language. The router learns "
+            "from these until the desk has its own history."
+        ),
+    )
     email = models.EmailField(_("team address"), blank=True, default="")
     lead = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="led_teams"

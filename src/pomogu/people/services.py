@@ -168,6 +168,7 @@ def create_team(
     slug: str,
     lead: User | None = None,
     description: str = "",
+    keywords: str = "",
     email: str = "",
     is_default: bool = False,
 ) -> Team:
@@ -178,6 +179,7 @@ def create_team(
         slug=slug,
         lead=lead,
         description=description,
+        keywords=keywords,
         email=email,
         is_default=is_default,
     )

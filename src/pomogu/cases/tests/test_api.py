@@ -220,6 +220,7 @@ def _bodies() -> dict[str, dict[str, Any]]:
         "/cases/{case_id}/contractor-tasks": {"contractor": "x", "description": "y"},
         "/contractor-tasks/{task_id}/finish": {"outcome": "x"},
         "/teams/{team_ref}/members": {"user": "carol"},
+        "/cases/{case_id}/routing": {"team": "billing"},
     }
 
 

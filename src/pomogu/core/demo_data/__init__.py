@@ -54,6 +54,7 @@ from pomogu.core.demo_data.stories import (
 )
 from pomogu.people import services as people
 from pomogu.people.models import Customer, Organisation, Team, User
+from pomogu.triage import services as triage
 
 __all__ = ["ADMIN_USERNAME", "CREDENTIALS_FILE", "DemoCredentials", "prepare", "seed"]
 
@@ -117,6 +118,7 @@ def _build(password: str) -> str:
             slug=spec.slug,
             lead=staff[spec.lead],
             description=spec.description,
+            keywords=spec.keywords,
             email=f"{spec.slug}@pomogu.localhost",
             is_default=spec.is_default,
         )
@@ -146,6 +148,8 @@ def _build(password: str) -> str:
     Team.objects.update(created_at=long_ago)
     Organisation.objects.update(created_at=long_ago)
     Customer.objects.update(created_at=long_ago)
+    # The router learns from the teams' typical requests and the demo's history (R1).
+    triage.train(reason="demo data")
     return people.create_token(staff[ADMIN_USERNAME], name="demo")
 
 

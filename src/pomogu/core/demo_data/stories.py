@@ -54,6 +54,7 @@ class TeamSpec:
     lead: str
     members: tuple[str, ...]
     is_default: bool = False
+    keywords: str = ""
 
 
 TEAMS = (
@@ -65,6 +66,11 @@ TEAMS = (
         lead="d.sokolov",
         members=("a.petrova", "m.kuznetsov", "james.carter"),
         is_default=True,
+        keywords="Не работает интернет\nПропал интернет, нет соединения\n"
+        "Низкая скорость, всё тормозит\n"
+        "Роутер не раздаёт Wi-Fi\nНе работает телефония, нет гудка\nСвязь постоянно обрывается\n"
+        "Internet is down\nNo connection since this morning\nSlow speed, pages do not load\n"
+        "The router keeps dropping the connection\nWi-Fi does not work\nNo dial tone on our phones",
     ),
     TeamSpec(
         "billing",
@@ -73,6 +79,10 @@ TEAMS = (
         "Invoices, payments, refunds, statements.",
         lead="e.morozova",
         members=("s.ivanov", "emily.clarke"),
+        keywords="Пришёл неверный счёт\nДеньги списали дважды\nВерните переплату\n"
+        "Нужен акт сверки и закрывающие документы\nНе прошла оплата картой\n"
+        "We were charged twice\nThe invoice is wrong\nPlease refund the overpayment\n"
+        "We need a statement of account\nThe card payment failed",
     ),
     TeamSpec(
         "sales",
@@ -80,6 +90,10 @@ TEAMS = (
         "Тарифы, подключение новых адресов, коммерческие предложения.\nPlans, new sites, quotes.",
         lead="oliver.bennett",
         members=("n.orlova", "k.zaitsev"),
+        keywords="Хотим подключить новый офис\nКакие у вас тарифы?\n"
+        "Пришлите коммерческое предложение\n"
+        "Хотим сменить тариф на более быстрый\nWe want to connect a new office\n"
+        "What plans do you offer?\nPlease send us a quote\nWe would like to upgrade our plan",
     ),
     TeamSpec(
         "field",
@@ -88,6 +102,11 @@ TEAMS = (
         "Site visits, installation, on-site repair, contractors.",
         lead="p.lebedev",
         members=("r.gusev", "i.fedorov"),
+        keywords="Когда приедет мастер?\nНужен монтаж оборудования\n"
+        "Мастер не пришёл в назначенное время\n"
+        "Повреждён кабель в подъезде\nWhen will the engineer come?\n"
+        "We need the equipment installed on site\nThe technician did not show up\n"
+        "The cable outside the building is damaged",
     ),
 )
 

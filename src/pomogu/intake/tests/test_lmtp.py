@@ -158,7 +158,14 @@ def test_misaddressed_request_is_routed_and_the_customer_told(
     a stand-in for the triage router), and the acknowledgement says so."""
     from pomogu.intake import routing
 
-    monkeypatch.setattr(routing, "choose_team", lambda parsed, mailbox_team: cast.support)
+    from pomogu.triage.models import RoutingSource
+    from pomogu.triage.services import Route
+
+    monkeypatch.setattr(
+        routing,
+        "choose_team",
+        lambda parsed, mailbox_team: Route(team=cast.support, source=RoutingSource.MODEL),
+    )
     deliver(endpoint, mail(to="buh@desk.test"), to="buh@desk.test")
     case = Case.objects.get()
     assert case.team == cast.support
