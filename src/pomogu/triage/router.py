@@ -102,22 +102,14 @@ class RouterModel:
 
     def _vector(self, text: str) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
         counts, spelling = _features(text)
-        indices: list[int] = []
-        values: list[float] = []
+        indices, values = _weighted(counts, self.blocks)
         names: dict[int, str] = {}
-        for name in BLOCKS:
+        for name in ("w", "s"):
             block = self.blocks[name]
-            found: list[tuple[int, float]] = []
-            for feature, count in counts[name].items():
+            for feature in counts[name]:
                 index = block.vocabulary.get(feature)
                 if index is not None:
-                    found.append((index, (1.0 + math.log(count)) * float(block.idf[index])))
-                    if name != "c":
-                        names[block.offset + index] = spelling.get(feature, feature)
-            norm = math.sqrt(sum(v * v for _, v in found)) or 1.0
-            for index, value in found:
-                indices.append(block.offset + index)
-                values.append(value / norm)
+                    names[block.offset + index] = spelling.get(feature, feature)
         return np.asarray(indices, dtype=np.int64), np.asarray(values, dtype=np.float32), names
 
     def scores(self, text: str) -> np.ndarray:
@@ -228,23 +220,36 @@ class RouterModel:
 # --- training ---------------------------------------------------------------------------------
 
 
+def _weighted(
+    counts: dict[str, Counter[str]], blocks: dict[str, _Block]
+) -> tuple[list[int], list[float]]:
+    """One text's known features and their weights: sublinear TF times IDF, each view
+    normalised on its own. Training and classifying both use this."""
+    indices: list[int] = []
+    values: list[float] = []
+    for name in BLOCKS:
+        block = blocks[name]
+        found: list[tuple[int, float]] = []
+        for feature, count in counts[name].items():
+            index = block.vocabulary.get(feature)
+            if index is not None:
+                found.append((index, (1.0 + math.log(count)) * float(block.idf[index])))
+        norm = math.sqrt(sum(v * v for _, v in found)) or 1.0
+        for index, value in found:
+            indices.append(block.offset + index)
+            values.append(value / norm)
+    return indices, values
+
+
 def _matrix(counted: list[dict[str, Counter[str]]], blocks: dict[str, _Block]) -> sparse.csr_matrix:
     rows: list[int] = []
     cols: list[int] = []
     vals: list[float] = []
     for row, counts in enumerate(counted):
-        for name in BLOCKS:
-            block = blocks[name]
-            found = [
-                (block.vocabulary[f], (1.0 + math.log(n)) * float(block.idf[block.vocabulary[f]]))
-                for f, n in counts[name].items()
-                if f in block.vocabulary
-            ]
-            norm = math.sqrt(sum(v * v for _, v in found)) or 1.0
-            for index, value in found:
-                rows.append(row)
-                cols.append(block.offset + index)
-                vals.append(value / norm)
+        indices, values = _weighted(counts, blocks)
+        rows += [row] * len(indices)
+        cols += indices
+        vals += values
     width = sum(len(b.vocabulary) for b in blocks.values())
     return sparse.csr_matrix(
         (np.asarray(vals, np.float32), (rows, cols)), shape=(len(counted), width)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 
@@ -38,7 +40,8 @@ def test_it_routes_unseen_wording_in_both_languages_and_says_why() -> None:
     assert any("интернет" in words for words, _ in ru.evidence)
     en = model.predict("Hello, you charged our card twice for the same invoice")
     assert en.label == "money"
-    assert en.ranked[0][0] == "money" and en.ranked[1][0] == "net"
+    assert en.ranked[0][0] == "money"
+    assert en.ranked[1][0] == "net"
     assert en.ranked[0][1] > en.ranked[1][1]
 
 
@@ -76,12 +79,10 @@ def test_saved_model_loads_without_pickle_and_scores_the_same() -> None:
     assert loaded.labels == model.labels
     assert np.allclose(loaded.scores(text), model.scores(text), atol=1e-2)
     assert loaded.predict(text).label == model.predict(text).label
+    # an archive that needs pickle is refused
+    buffer = io.BytesIO()
+    np.savez(buffer, document=np.array([object()], dtype=object))
     with pytest.raises(ValueError, match="Object arrays cannot be loaded"):
-        # an archive that needs pickle is refused
-        import io
-
-        buffer = io.BytesIO()
-        np.savez(buffer, document=np.array([object()], dtype=object))
         RouterModel.loads(buffer.getvalue())
 
 

@@ -70,7 +70,8 @@ def test_internet_outage_mailed_to_accounting_goes_to_support_and_the_ack_says_s
     assert case.team == trained.support
     assert case.owner in (trained.alice, trained.bob)
     decision = RoutingDecision.objects.get(case=case)
-    assert decision.source == "model" and not decision.needs_person
+    assert decision.source == "model"
+    assert not decision.needs_person
     assert any("интернет" in words for words, _ in decision.evidence)
     ack = OutboxMessage.objects.get(case=case, kind=OutboxKind.ACKNOWLEDGEMENT)
     assert "Technical support" in ack.body
@@ -90,18 +91,22 @@ def test_low_confidence_request_is_marked_unsure_and_lands_with_a_person(trained
     receipt = intake.receive(raw, mailbox=box, recipient="buh@desk.test", source="lmtp")
     case = _case_of(receipt)
     decision = RoutingDecision.objects.get(case=case)
-    assert decision.unsure and decision.needs_person
+    assert decision.unsure
+    assert decision.needs_person
     # It waits with the mailbox's team, owned by a person there, and is listed for them.
-    assert case.team == trained.billing and case.owner == trained.carol
+    assert case.team == trained.billing
+    assert case.owner == trained.carol
     assert Case.objects.filter(routing__needs_person=True).get() == case
     # The person decides; the decision is training data and the case is settled.
     triage.settle(case.pk, actor=trained.carol, team=trained.support)
     case.refresh_from_db()
     assert case.team == trained.support
     decision.refresh_from_db()
-    assert not decision.needs_person and decision.settled_by == trained.carol
+    assert not decision.needs_person
+    assert decision.settled_by == trained.carol
     feedback = RoutingFeedback.objects.get(case=case)
-    assert feedback.kind == FeedbackKind.CORRECTED and feedback.team == trained.support
+    assert feedback.kind == FeedbackKind.CORRECTED
+    assert feedback.team == trained.support
 
 
 def test_a_correction_becomes_training_data_and_changes_the_next_decision(
@@ -156,12 +161,14 @@ def test_train_keeps_versions_and_rolls_back(trained: Cast, capsys: Any) -> None
     first = RouterVersion.objects.get(is_active=True)
     call_command("train")
     second = RouterVersion.objects.get(is_active=True)
-    assert second.pk != first.pk and second.checksum
+    assert second.pk != first.pk
+    assert second.checksum
     call_command("train", "--rollback")
     assert RouterVersion.objects.get(is_active=True).pk == first.pk
     call_command("train", "--list")
     out = capsys.readouterr().out
-    assert f"* v{first.pk}" in out and f"  v{second.pk}" in out
+    assert f"* v{first.pk}" in out
+    assert f"  v{second.pk}" in out
     # The process's cached model follows the active version.
     assert triage.active_model() is not None
     assert triage.active_model()[0] == first.pk  # type: ignore[index]
