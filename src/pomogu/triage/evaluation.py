@@ -1,8 +1,7 @@
 """Measure the router and the anger detector on anyone's labelled data (``pomogu eval``).
 
 Files are CSV with a header and the columns ``text,label`` (other columns are ignored). For the
-router a label ``oos`` marks a request no team owns; for the anger detector the label is 1
-(angry or toxic) or 0.
+router a label ``oos`` marks a request no team owns.
 """
 
 from __future__ import annotations
@@ -110,32 +109,6 @@ def evaluate_routing(train: Rows, test: Rows, *, c: float = 1.0) -> dict[str, An
         "train_rows": len(train.texts),
         "test_rows": len(test.texts),
     }
-
-
-def anger_labels(rows: Rows) -> list[int]:
-    out: list[int] = []
-    for number, label in enumerate(rows.labels, start=2):
-        if label not in ("0", "1"):
-            raise DataError(f"line {number}: an anger label is 0 or 1, not {label!r}")
-        out.append(int(label))
-    return out
-
-
-def evaluate_anger(test: Rows, train: Rows | None = None) -> dict[str, Any]:
-    """Score the shipped detector, or one whose learned part is trained on ``train``."""
-    from pomogu.triage import anger
-
-    model = None
-    train_seconds = 0.0
-    if train is not None:
-        started = time.perf_counter()
-        model = anger.train(train.texts, anger_labels(train))
-        train_seconds = time.perf_counter() - started
-    labels = anger_labels(test)
-    result = dict(anger.evaluate(model, test.texts, labels, anger.ANGRY))
-    result["train_seconds"] = train_seconds
-    result["test_rows"] = len(test.texts)
-    return result
 
 
 def format_routing(result: dict[str, Any], *, top: int | None = None) -> list[str]:

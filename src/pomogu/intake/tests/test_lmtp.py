@@ -157,7 +157,6 @@ def test_misaddressed_request_is_routed_and_the_customer_told(
     """R1: an outage mailed to accounting goes to technical support (the router decides; here
     a stand-in for the triage router), and the acknowledgement says so."""
     from pomogu.intake import routing
-
     from pomogu.triage.models import RoutingSource
     from pomogu.triage.services import Route
 

@@ -1,7 +1,7 @@
-"""``pomogu eval routing|anger``: measure the models on your own labelled CSV files.
+"""``pomogu eval routing``: measure the router on your own labelled CSV files (``eval anger``
+comes with the anger detector).
 
     pomogu eval routing --train TRAIN.csv --test TEST.csv
-    pomogu eval anger --test TEST.csv [--train TRAIN.csv]
 
 The files have a header with the columns ``text`` and ``label``. Nothing is written to the
 desk's database.
@@ -18,10 +18,10 @@ from pomogu.triage.evaluation import DataError
 
 
 class Command(BaseCommand):
-    help = "Evaluate the team router or the anger detector on labelled CSV files (text,label)."
+    help = "Evaluate the team router on labelled CSV files (text,label)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("what", choices=["routing", "anger"])
+        parser.add_argument("what", choices=["routing"])
         parser.add_argument("--train", metavar="FILE", help="CSV to train on")
         parser.add_argument("--test", metavar="FILE", required=True, help="CSV to test on")
         parser.add_argument(
@@ -40,15 +40,5 @@ class Command(BaseCommand):
                 for line in evaluation.format_routing(result, top=top):
                     self.stdout.write(line)
                 return
-            result = evaluation.evaluate_anger(test, train)
         except DataError as error:
             raise CommandError(str(error)) from None
-        self.stdout.write(
-            f"rows: test {result['test_rows']}; tp {result.get('tp', '?')} fp "
-            f"{result.get('fp', '?')} fn {result.get('fn', '?')} tn {result.get('tn', '?')}; "
-            f"train_seconds {result['train_seconds']:.2f}"
-        )
-        self.stdout.write(
-            f"precision={result['precision']:.4f} recall={result['recall']:.4f} "
-            f"f1={result['f1']:.4f} ms_per_message={result['ms_per_message']:.3f}"
-        )
