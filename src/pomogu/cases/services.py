@@ -172,6 +172,7 @@ def _record_customer_words(
 ) -> Message:
     """The customer's message on the case (as they sent it, or as staff logged it for them),
     with its timeline event; then triage reads it (language, anger: R3)."""
+    from pomogu.triage import attention
     from pomogu.triage.text import detect_language
 
     message = Message.objects.create(
@@ -186,6 +187,7 @@ def _record_customer_words(
         message_id=message_id,
     )
     _event(case, EventKind.MESSAGE, actor, message_id=message.pk)
+    attention.notice(case, message)
     return message
 
 

@@ -11,6 +11,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("team/<slug:slug>/", views.team_queue, name="team"),
     path("cases/new/", views.new_case, name="new_case"),
+    path(
+        "notifications/<int:notification_id>/seen/",
+        views.notification_seen,
+        name="notification_seen",
+    ),
     path("cases/<int:number>/", views.case_detail, name="case"),
     path("cases/<int:number>/reply/", views.reply, name="reply"),
     path("cases/<int:number>/routing/", views.settle_routing, name="settle_routing"),

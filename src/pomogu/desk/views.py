@@ -51,7 +51,8 @@ from pomogu.cases.choices import (
     Priority,
     Resolution,
 )
-from pomogu.cases.models import Case, Handoff, Message, TimelineEvent
+from pomogu.cases.models import Case, Handoff, Message, Notification, TimelineEvent
+from pomogu.core import clock
 from pomogu.core.errors import DomainError, NotFound
 from pomogu.desk.forms import (
     ContractorTaskForm,
@@ -466,6 +467,25 @@ def _run(
     if task_id is not None:
         return _after_failure(request, case, region, {}, (task_id, form))
     return _after_failure(request, case, region, {form_name: form})
+
+
+@require_POST
+@login_required
+def notification_seen(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """The recipient has dealt with a notification: it leaves their "for your attention" list
+    (it stays on record, with the time it was seen)."""
+    actor = _actor(request)
+    updated = Notification.objects.filter(
+        pk=notification_id, recipient=actor, read_at__isnull=True
+    ).update(read_at=clock.now())
+    if (
+        not updated
+        and not Notification.objects.filter(pk=notification_id, recipient=actor).exists()
+    ):
+        raise Http404
+    if request.headers.get("HX-Request"):
+        return HttpResponse("")
+    return redirect("desk:home")
 
 
 @require_POST
