@@ -81,12 +81,71 @@ def test_disguised_swearing_is_found_and_quoted_as_written(text: str, fragment: 
         "The cockpit simulator needs a static IP",
         "Hello, is the outage in Shitterton related to the storm?",
         "Mr. Dick Smith will sign the contract",
+        "В серверной пахнет скипидаром, проверьте вентиляцию",
+        "На ремне сломалась бляшка, примете по гарантии?",
+        "Оформите страховку на роутер, пожалуйста",
+        "Нам нужно употреблять меньше трафика, подскажите тариф",
+        "Отстойник на станции переполнен, пришлите бригаду",
+        "Парашютный клуб просит выставить счёт",
+        "Кружка с росписью под хохлому пришла разбитой",
+        "Процедурка возврата слишком длинная",
+        "Ну...что там с моей заявкой?",
+        "Please send the risk assessment for the cocktail bar",
     ],
 )
 def test_ordinary_words_holding_swear_letters_are_calm(text: str) -> None:
     anger = assess(text)
     assert anger.score < ANGRY
     assert word_reasons(anger) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Уже третий день нет интернета, сколько можно ждать",
+        "Сколько можно ждать мастера? Уже неделю обещаете",
+        "Мастер опять не пришёл, это уже третий раз",
+        "Почему у меня списали деньги дважды? Разберитесь",
+        "Жду ответа уже неделю, никто не перезвонил",
+        "Верните мои деньги, услуга не была оказана",
+        "Роутер сдох, нужен новый",
+        "Нужно убить процесс и перезапустить сервер",
+        "Повесьте роутер на стену, пожалуйста",
+        "Скидка на кол-во товаров действует?",
+        "Сук дерева упал на провод у дома",
+        "Хочу расторгнуть договор, как это сделать?",
+        "This is the third time I'm writing, please fix it",
+        "I have been waiting for a week, nobody called back",
+        "You charged me twice, I want a refund",
+        "Kill the process and restart the server please",
+        "My router died, I need a new one",
+    ],
+)
+def test_ordinary_complaints_without_insults_are_not_angry(text: str) -> None:
+    assert assess(text).score < ANGRY
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Бля...что за поддержка у вас", "profanity"),
+        ("Ашот сука!за что мне это", "insult"),
+        ("пздц, опять без связи", "profanity"),
+        ("вы там совсем обнаглели? третий день без связи", "insult"),
+        ("ваш техник конченый, ничего не умеет", "insult"),
+        ("одни пидерасты в вашей конторе", "insult"),
+        ("закрой свой рот и делай работу", "insult"),
+        ("пошёл вон со своими тарифами", "insult"),
+        ("таких надо на месте расстрелять", "threat"),
+        ("Your so-called specialists are brain-dead", "insult"),
+        ("ffs, the same error for a week", "profanity"),
+    ],
+)
+def test_insults_and_phrasings_the_lexicon_knows(text: str, kind: str) -> None:
+    for model in (None, shipped_model()):
+        anger = assess_with(model, text)
+        assert anger.score >= ANGRY
+        assert kind in {r.kind for r in anger.reasons}
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,9 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from pomogu.cases.api import router as cases_router
+from pomogu.clocks.api import router as clocks_router
 from pomogu.core.api_support import BearerToken, install_error_handlers
+from pomogu.failures.api import router as failures_router
 from pomogu.intake.api import router as intake_router
 from pomogu.people.api import router as people_router
 from pomogu.triage.api import router as triage_router
@@ -24,3 +26,5 @@ api.add_router("", cases_router)
 api.add_router("", people_router)
 api.add_router("", intake_router)
 api.add_router("", triage_router)
+api.add_router("", clocks_router)
+api.add_router("", failures_router)

@@ -88,6 +88,8 @@ INSTALLED_APPS = [
     "pomogu.contact",
     "pomogu.intake",
     "pomogu.triage",
+    "pomogu.clocks",
+    "pomogu.failures",
     "pomogu.desk",
 ]
 
@@ -218,7 +220,7 @@ DEFAULT_FROM_EMAIL = env_str("POMOGU_FROM_EMAIL", "support@pomogu.localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Domain settings that are about the installation rather than the desk's configuration.
-POMOGU = {
+POMOGU: dict[str, Any] = {
     # How many attempts a temporarily failing outbound message gets before it is marked failed.
     "OUTBOX_MAX_ATTEMPTS": env_int("POMOGU_OUTBOX_MAX_ATTEMPTS", 8),
     # Seconds between two passes of the background runner (`pomogu demo`, `pomogu worker`).
@@ -241,9 +243,21 @@ POMOGU = {
     # lead is told, with the case's history.
     "ANGER_PRIORITY_AT": env_int("POMOGU_ANGER_PRIORITY_AT", 50),
     "ANGER_NOTIFY_AT": env_int("POMOGU_ANGER_NOTIFY_AT", 70),
+    # Clocks (R4): business minutes a receiving team has to accept a handoff before it times
+    # out to their lead; minutes an escalation level has to acknowledge (the default chain's
+    # second level gets twice this); minutes after an appointment's end to report it kept or
+    # missed (unreported, it counts as missed).
+    "HANDOFF_ACCEPT_MINUTES": env_int("POMOGU_HANDOFF_ACCEPT_MINUTES", 120),
+    "ESCALATION_ACK_MINUTES": env_int("POMOGU_ESCALATION_ACK_MINUTES", 60),
+    "APPOINTMENT_REPORT_MINUTES": env_int("POMOGU_APPOINTMENT_REPORT_MINUTES", 60),
     # The public web form: submissions per client address per window.
     "FORM_PER_CLIENT": env_int("POMOGU_FORM_PER_CLIENT", 5),
     "FORM_WINDOW_SECONDS": env_int("POMOGU_FORM_WINDOW_SECONDS", 600),
+    # The failure register (R8). Money at risk = the value of the customer's tier × the share
+    # of it a failure of that kind puts at risk. Both are JSON objects; FAILURE_RISK_SHARE names
+    # only the kinds it changes (the others keep pomogu.failures.services.DEFAULT_RISK_SHARE).
+    "TIER_VALUES": env_str("POMOGU_TIER_VALUES", '{"standard": 1000, "vip": 10000}'),
+    "FAILURE_RISK_SHARE": env_str("POMOGU_FAILURE_RISK_SHARE", "{}"),
 }
 
 # The region a phone number written without a country code belongs to (ISO 3166 code).
@@ -269,3 +283,25 @@ LOGGING = {
         "waitress.queue": {"level": "ERROR"},
     },
 }
+
+# Background work on Celery with Redis (docs/operations.md, docs/decisions/0002). No URL means
+# no Celery: `pomogu worker` runs the in-process runner. The broker only carries hints; the work
+# itself is rows in the database, so a lost message costs latency, never work.
+_redis_url = env_str("POMOGU_REDIS_URL", "").strip()
+_celery_url = env_str("CELERY_BROKER_URL", "").strip()
+if _redis_url and _celery_url and _redis_url != _celery_url:
+    raise ImproperlyConfigured("POMOGU_REDIS_URL and CELERY_BROKER_URL differ; set only one")
+CELERY_BROKER_URL = _redis_url or _celery_url
+if CELERY_BROKER_URL and not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        "POMOGU_REDIS_URL must be a redis://, rediss:// or unix:// URL, got "
+        + CELERY_BROKER_URL.split(":")[0]
+    )
+# Seconds between two sweeps for due deadlines and escalations (Celery beat); and seconds after
+# which Redis gives the unacknowledged task of a dead worker to another worker (no task runs
+# longer: it is stopped at this limit, and its rows are taken again when their claims expire).
+POMOGU["SWEEP_SECONDS"] = env_int("POMOGU_SWEEP_SECONDS", 5)
+POMOGU["CELERY_VISIBILITY_TIMEOUT"] = env_int("POMOGU_CELERY_VISIBILITY_TIMEOUT", 300)
+for _name in ("SWEEP_SECONDS", "CELERY_VISIBILITY_TIMEOUT"):
+    if POMOGU[_name] < 1:
+        raise ImproperlyConfigured(f"POMOGU_{_name} must be at least 1 second")

@@ -529,6 +529,36 @@ def decline_handoff(handoff_id: int, *, actor: User, reason: str) -> Handoff:
 
 
 @transaction.atomic
+def time_out_handoff(handoff_id: int) -> Handoff:
+    """Nobody accepted in time (R4): the case goes to the receiving team anyway, owned by its
+    lead (or whoever stands in for them), who can pass it on inside the team. The sender is no
+    longer left holding a case they said is not theirs, and the receiver cannot stall it."""
+    handoff, case = _lock_pending_handoff(handoff_id)
+    now = clock.now()
+    handoff.state = HandoffState.TIMED_OUT
+    handoff.decided_at = now
+    handoff.save(update_fields=["state", "decided_at"])
+    _event(case, EventKind.HANDOFF_TIMED_OUT, None, handoff_id=handoff.pk)
+    to_team = handoff.to_team
+    if to_team.lead is not None and to_team.lead.is_active:
+        new_owner = people.stand_in_for(to_team.lead, now)
+    else:
+        new_owner = people.pick_owner(to_team, now)
+    from_team = case.team
+    if case.team_id != to_team.pk:
+        _event(case, EventKind.TEAM, None, **{"from": case.team.name, "to": to_team.name})
+        case.team = to_team
+    if case.owner_id != new_owner.pk:
+        _set_owner(case, new_owner, None, handoff_id=handoff.pk, reason="handoff timed out")
+    case.save()
+    if from_team.pk != to_team.pk:
+        team_changed.send(
+            sender=Case, case=case, from_team=from_team, to_team=to_team, actor=None, teach=True
+        )
+    return handoff
+
+
+@transaction.atomic
 def cancel_handoff(handoff_id: int, *, actor: User) -> Handoff:
     """The sender withdraws a handoff nobody has answered yet."""
     _require_staff(actor)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +26,17 @@ class Step:
 
 def steps() -> list[Step]:
     """Every periodic step, in the order one pass runs them."""
+    from pomogu.clocks.services import sweep
     from pomogu.contact.services import send_due
     from pomogu.intake.imap import fetch_due
     from pomogu.triage.services import retrain_due
 
-    return [Step("outbox", send_due), Step("imap", fetch_due), Step("router", retrain_due)]
+    return [
+        Step("clocks", sweep),
+        Step("outbox", send_due),
+        Step("imap", fetch_due),
+        Step("router", retrain_due),
+    ]
 
 
 def run_once() -> dict[str, int]:
@@ -43,7 +49,10 @@ def run_once() -> dict[str, int]:
             log.exception("background step %s failed; it will run again next pass", step.name)
             done[step.name] = -1
         finally:
-            close_old_connections()
+            # Between steps, drop a broken or too old connection, but never one in the middle
+            # of a transaction (a caller's, or a test's).
+            if not connection.in_atomic_block:
+                close_old_connections()
     return done
 
 

@@ -12,6 +12,11 @@ urlpatterns = [
     path("team/<slug:slug>/", views.team_queue, name="team"),
     path("cases/new/", views.new_case, name="new_case"),
     path(
+        "escalations/<int:escalation_id>/acknowledge/",
+        views.acknowledge_escalation,
+        name="acknowledge_escalation",
+    ),
+    path(
         "notifications/<int:notification_id>/seen/",
         views.notification_seen,
         name="notification_seen",

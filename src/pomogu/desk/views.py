@@ -24,6 +24,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Q
 from django.http import (
     FileResponse,
     Http404,
@@ -285,6 +286,8 @@ def describe_event(event: TimelineEvent, names: dict[str, str]) -> str:
         return _("A person decided the request belongs to %(team)s.") % {
             "team": data.get("team", "")
         }
+    if kind in _CLOCK_EVENTS:
+        return describe_clock_event(kind, data, name)
     if kind == EventKind.ANGER:
         text = _("The customer's message reads as angry (score %(score)s).") % {
             "score": data.get("score", "")
@@ -295,6 +298,64 @@ def describe_event(event: TimelineEvent, names: dict[str, str]) -> str:
             }
         return text
     return _label(EventKind, kind)
+
+
+_CLOCK_EVENTS = {
+    EventKind.DEADLINE_MISSED,
+    EventKind.ESCALATED,
+    EventKind.ESCALATION_ACKNOWLEDGED,
+    EventKind.APPOINTMENT,
+    EventKind.APPOINTMENT_KEPT,
+    EventKind.APPOINTMENT_MISSED,
+    EventKind.PROMISE,
+    EventKind.PROMISE_KEPT,
+}
+
+
+def _at(value: Any) -> str:
+    return str(value or "")[:16].replace("T", " ")
+
+
+def describe_clock_event(kind: str, data: dict[str, Any], name: Callable[[Any], str]) -> str:
+    """Deadlines, escalations, appointments and promises on the timeline (R4)."""
+    from pomogu.clocks.models import DeadlineKind
+
+    what = data.get("what", "")
+    what_label = DeadlineKind(what).label if what in DeadlineKind.values else what
+    if kind == EventKind.DEADLINE_MISSED:
+        return _("Missed: %(what)s, due %(due)s.") % {
+            "what": what_label,
+            "due": _at(data.get("due_at")),
+        }
+    if kind == EventKind.ESCALATED:
+        text = _("Escalated (level %(level)s) to %(person)s.") % {
+            "level": data.get("level", ""),
+            "person": name(data.get("to")),
+        }
+        if data.get("instead_of"):
+            text += " " + _("%(person)s is away.") % {"person": name(data["instead_of"])}
+        return text
+    if kind == EventKind.ESCALATION_ACKNOWLEDGED:
+        return _("Escalation (level %(level)s) acknowledged.") % {"level": data.get("level", "")}
+    if kind == EventKind.APPOINTMENT:
+        return _("Appointment with %(person)s at %(when)s.") % {
+            "person": name(data.get("staff")),
+            "when": _at(data.get("starts_at")),
+        }
+    if kind == EventKind.APPOINTMENT_KEPT:
+        return _("Appointment kept.")
+    if kind == EventKind.APPOINTMENT_MISSED:
+        return _("Appointment missed; the customer was offered %(when)s.") % {
+            "when": _at(data.get("proposed_at"))
+        }
+    if kind == EventKind.PROMISE:
+        return _("Promised the customer: %(text)s (by %(when)s).") % {
+            "text": data.get("text", ""),
+            "when": _at(data.get("due_at")),
+        }
+    if data.get("late"):
+        return _("Promise kept, late.")
+    return _("Promise kept.")
 
 
 def describe_routing(data: dict[str, Any]) -> str:
@@ -325,6 +386,8 @@ def _timeline(case: Case) -> list[dict[str, Any]]:
         EventKind.ASSIGNED: ("from", "to"),
         EventKind.HANDOFF_REQUESTED: ("to_user",),
         EventKind.ANGER: ("lead_notified",),
+        EventKind.ESCALATED: ("to", "instead_of"),
+        EventKind.APPOINTMENT: ("staff",),
     }
     usernames: set[str] = set()
     for event in events:
@@ -345,6 +408,63 @@ def _timeline(case: Case) -> list[dict[str, Any]]:
         }
         for event in events
     ]
+
+
+def _clocks_of(case: Case, actor: User) -> list[dict[str, Any]]:
+    """The case's running and missed deadlines, soonest first, with the escalation the viewer
+    may acknowledge (R4)."""
+    from pomogu.clocks.models import Deadline, DeadlineState, EscalationState
+
+    now = clock.now()
+    rows = []
+    deadlines = (
+        Deadline.objects.filter(case=case)
+        .filter(
+            Q(state__in=[DeadlineState.PENDING, DeadlineState.PAUSED])
+            | Q(state=DeadlineState.BREACHED, met_at__isnull=True)
+        )
+        .select_related("responsible")
+        .prefetch_related("escalations__recipient")
+        .order_by("due_at", "id")
+    )
+    for deadline in deadlines:
+        open_escalations = [
+            e for e in deadline.escalations.all() if e.state == EscalationState.OPEN
+        ]
+        rows.append(
+            {
+                "deadline": deadline,
+                "overdue": deadline.state == DeadlineState.BREACHED
+                or (deadline.due_at is not None and deadline.due_at <= now),
+                "escalation": open_escalations[-1] if open_escalations else None,
+                "may_acknowledge": any(
+                    e.recipient_id == actor.pk or actor.sees_all_teams for e in open_escalations
+                ),
+            }
+        )
+    return rows
+
+
+@require_POST
+@login_required
+def acknowledge_escalation(request: HttpRequest, escalation_id: int) -> HttpResponse:
+    """The recipient has the missed deadline in hand: the escalation stops moving up."""
+    from pomogu.clocks import services as clocks
+    from pomogu.clocks.models import Escalation
+
+    actor = _actor(request)
+    escalation = Escalation.objects.filter(pk=escalation_id).select_related("case").first()
+    if (
+        escalation is None
+        or not queries.visible_cases(actor).filter(pk=escalation.case_id).exists()
+    ):
+        raise Http404
+    try:
+        clocks.acknowledge(escalation_id, actor=actor)
+        messages.success(request, _("Acknowledged: it will not go further up."))
+    except DomainError as error:
+        messages.error(request, error.detail)
+    return redirect("desk:case", number=escalation.case.number)
 
 
 def _case_context(
@@ -379,6 +499,7 @@ def _case_context(
     routing = RoutingDecision.objects.filter(case=case).select_related("team").first()
     context: dict[str, Any] = {
         "case": case,
+        "clocks": _clocks_of(case, actor),
         "routing": routing,
         "routing_form": bound.get("routing_form") or RoutingForm(),
         "thread": list(queries.thread_of(case)),

@@ -80,7 +80,7 @@ _FAST = frozenset(
     "!\"#$%&'()*+,-./:;<=>?@[\\]^_{|}~«»"
 )
 # A lone letter followed by "..." that stands for a censored swear word ("разную х...").
-_CENSOR_INITIAL = "х"
+_CENSOR_INITIALS = frozenset({"х", "ху", "бл", "еб"})
 # First letters of swear words: a starred word with one real letter must start with one.
 _SWEAR_INITIALS = frozenset("хпбесмfsbcdt")
 # "3.14здец" is a well-known pun for "пиздец".
@@ -390,7 +390,7 @@ def tokenize(text: str, *, translit: bool = True) -> list[Token]:
 
 
 def _bangs_between_words(chars: list[str]) -> list[str]:
-    """'суки!мрази' and 'дура!!!а' are two words; 'sh!t' and 'bullsh!t' are one."""
+    """'суки!мрази', 'сука!за', 'урод!8' and 'дура!!!а' are two; 'sh!t', 'bullsh!t' one."""
     if "!" not in chars:
         return chars
     out = list(chars)
@@ -403,7 +403,8 @@ def _bangs_between_words(chars: list[str]) -> list[str]:
         while i + right + 1 < len(chars) and chars[i + right + 1].isalpha():
             right += 1
         doubled = (i > 0 and chars[i - 1] == "!") or (i + 1 < len(chars) and chars[i + 1] == "!")
-        if doubled or (left >= 3 and right >= 3):
+        after = chars[i + 1] if i + 1 < len(chars) else ""
+        if doubled or (left >= 3 and (right >= 2 or (after and not after.isalpha()))):
             out[i] = ","
     return out
 
@@ -415,8 +416,8 @@ def _chunk(b: _Builder, chars: list[str], where: list[int], dots: int, n: int) -
     if len(segs) == 1:
         c, w, _ = segs[0]
         wild = _wildcard(c)
-        if not wild and dots >= 2 and c == [_CENSOR_INITIAL]:
-            b.add(c, w, chunk=n, wildcard=c[0] + "*", mat_only=True)
+        if not wild and dots >= 2 and "".join(c) in _CENSOR_INITIALS:
+            b.add(c, w, chunk=n, wildcard="".join(c) + "*", mat_only=True)
             return
         b.add(c, w, chunk=n, wildcard=wild)
         return
@@ -430,8 +431,9 @@ def _chunk(b: _Builder, chars: list[str], where: list[int], dots: int, n: int) -
     if len(segs) == 2 and set(segs[0][2]) <= _DOTS:
         (c1, w1, sep), (c2, w2, _) = segs
         hidden = len(sep)
-        if (len(c1) <= 3 and len(c2) <= 3) or (hidden >= 2 and min(len(c1), len(c2)) <= 3):
-            # "х.й", "п..да": dots hide letters.
+        short, long_ = sorted((len(c1), len(c2)))
+        if short <= 2 and (long_ <= 3 or hidden >= 2) and (long_ <= 2 or c1[0] in _SWEAR_INITIALS):
+            # "х.й", "п..да": dots hide letters; "бля...что" is two words.
             wild = "".join(c1) + "*" * hidden + "".join(c2)
             b.add(c1 + c2, w1 + w2, chunk=-1, wildcard=wild, mat_only=True)
             return

@@ -38,7 +38,8 @@ WORDS: tuple[tuple[str, float, str], ...] = (
         0.55,
         r"as{2,}|as{2,}es|arse|arses|bollocks|bollox|piss|pissed|pissing|pisses|pissy",
     ),
-    (PROFANITY, 0.45, r"ffs|bugger\w*|as{2,}ed"),
+    (PROFANITY, 0.55, r"ffs"),
+    (PROFANITY, 0.45, r"bugger\w*|as{2,}ed"),
     (PROFANITY, 0.4, r"crap|crappy|crapper|craps|crapola|sucks"),
     (PROFANITY, 0.35, r"damn|damned|damnit|dammit|goddamn\w*|goddam|bloody|fml"),
     (PROFANITY, 0.3, r"hell|freaking|freakin|frickin|fricking"),
@@ -156,12 +157,18 @@ PHRASES: tuple[tuple[str, float, str], ...] = (
     (
         INSULT,
         0.45,
-        r"\bshut\s+up\b|\bget\s+lost\b|\bbite\s+me\b|\bshame\s+on\s+(?:you|your)\b|\bhow\s+dare\s+you\b|\bthanks\s+for\s+nothing\b|\bwhat\s+the\s+(?:hell|heck|fuck)\b",
+        r"\bshut\s+up\b|\bget\s+lost\b|\bbite\s+me\b|\bshame\s+on\s+(?:you|your)\b|\bhow\s+dare\s+you\b|\bthanks\s+for\s+nothing\b|\b(?:what|why|how|who|where)\s+the\s+(?:hell|heck|fuck)\b",
     ),
     (
         INSULT,
         0.45,
         r"\byou\s+(?:people|guys|lot)\s+are\s+(?:a\s+|such\s+a\s+)?(?:\w+\s+)?(?:joke|unbelievable|ridiculous|useless|hopeless|clueless|pathetic|incompetent|disgrace)\b|\b(?:sick|tired)\s+(?:and\s+tired\s+)?of\s+(?:your|you|this)\b",
+    ),
+    (INSULT, 0.5, r"\bbrain\s+dead\b|\bwaste\s+of\s+(?:space|oxygen|skin)\b"),
+    (
+        PROFANITY,
+        0.3,
+        r"\bjesus\s+christ\b|\bfor\s+(?:god's|christ's|gods|christs|pete's)\s+sake\b|\bswear\s+to\s+god\b",
     ),
     (
         INSULT,

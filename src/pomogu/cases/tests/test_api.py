@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -11,6 +12,7 @@ from pomogu.api import api as ninja_api
 from pomogu.cases import services
 from pomogu.cases.models import Case, ContractorTask, Handoff
 from pomogu.contact.models import OutboxMessage
+from pomogu.core import clock
 from pomogu.core.testing import Cast
 
 NEW_CASE = {
@@ -215,6 +217,12 @@ def _bodies() -> dict[str, dict[str, Any]]:
         "/cases/{case_id}/messages": {"body": "x", "kind": "reply"},
         "/cases/{case_id}/handoffs": {"to_team": "billing", "reason": "x"},
         "/handoffs/{handoff_id}/decline": {"reason": "x"},
+        "/appointments/{appointment_id}/report": {"kept": True},
+        "/cases/{case_id}/appointments": {
+            "starts_at": "2030-01-01T10:00:00Z",
+            "ends_at": "2030-01-01T11:00:00Z",
+        },
+        "/cases/{case_id}/promises": {"text": "x", "due_at": "2030-01-01T10:00:00Z"},
         "/cases/{case_id}/assign": {"to_user": "bob"},
         "/cases/{case_id}/reopen": {"reason": "x"},
         "/cases/{case_id}/contractor-tasks": {"contractor": "x", "description": "y"},
@@ -247,14 +255,35 @@ def test_every_object_endpoint_answers_404_to_an_outsider(cast: Cast, api: Any) 
         mailbox=box,
         source="api",
     ).inbound
+    from pomogu.clocks import services as clocks
+    from pomogu.clocks.models import Deadline, DeadlineKind
+
+    visit = clocks.schedule_appointment(
+        case.pk,
+        actor=cast.alice,
+        staff=cast.bob,
+        starts_at=clock.now() + dt.timedelta(hours=1),
+        ends_at=clock.now() + dt.timedelta(hours=2),
+    )
+    promise = clocks.make_promise(
+        case.pk, actor=cast.alice, text="Перезвоню", due_at=clock.now() + dt.timedelta(hours=1)
+    )
+    missed = Deadline.objects.get(promise=promise, kind=DeadlineKind.PROMISE)
+    escalation = clocks.escalate(missed, level=1, at=clock.now())
+    assert escalation is not None
     ids = {
         "inbound_id": inbound.pk,
         "case_id": case.pk,
         "handoff_id": handoff.pk,
         "task_id": task.pk,
         "customer_id": cast.dave.pk,
+        "appointment_id": visit.pk,
+        "promise_id": promise.pk,
+        "escalation_id": escalation.pk,
     }
-    not_object_scoped = {"team_ref"}  # teams are not secret from staff; admin rules apply
+    # Teams are not secret from staff, and configuration (calendars, policies, chains,
+    # absences) follows the administrator's rules, not a case's.
+    not_object_scoped = {"team_ref", "calendar_id", "policy_id", "absence_id"}
     carol = api("carol")
     checked = 0
     for method, path in _operations():
@@ -263,7 +292,7 @@ def test_every_object_endpoint_answers_404_to_an_outsider(cast: Cast, api: Any) 
             continue
         url = PATH_PARAM.sub(lambda m: str(ids[m.group(1)]), path)
         body = _bodies().get(path, {})
-        response = carol.get(url) if method == "GET" else carol.post(url, body)
+        response = carol._call(method.lower(), url, None if method == "GET" else body)
         assert response.status_code == 404, (method, path, response.status_code, response.content)
         assert response.json()["error"] == "not_found"
         assert "Нет интернета" not in response.content.decode()
@@ -289,7 +318,7 @@ def test_every_route_needs_a_token(cast: Cast, api: Any) -> None:
     anonymous = api(None)
     for method, path in _operations():
         url = PATH_PARAM.sub("1", path)
-        response = anonymous.get(url) if method == "GET" else anonymous.post(url, {})
+        response = anonymous._call(method.lower(), url, None if method == "GET" else {})
         assert response.status_code == 401, (method, path)
 
 

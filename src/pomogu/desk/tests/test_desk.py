@@ -523,5 +523,5 @@ def test_team_queue_queries_do_not_grow_with_cases(
 
 
 MY_WORK_BUDGET = 10  # measured: 7 (session, user, nav teams, my cases, teams, handoffs x2)
-CASE_PAGE_BUDGET = 16  # measured: 12
+CASE_PAGE_BUDGET = 19  # measured: 17 (with routing, deadlines and their escalations)
 TEAM_QUEUE_BUDGET = 10  # measured: 6

@@ -1,0 +1,1045 @@
+"""Deadlines, their sweep and escalation (R4), and the failures they record (R8).
+
+The case core does not call this module: every change of a case writes a timeline event, and
+``on_event`` (connected to the event's ``post_save``) starts, stops, pauses and re-targets the
+case's clocks inside the same transaction. So a clock can never disagree with the case.
+
+SLA clocks run in business time (``clocks.calendar``). Waiting on the customer pauses the
+resolution and next-response clocks; waiting on a contractor does not (the contractor's task has
+its own deadline, reported apart).
+
+``sweep`` is a background step: it claims due deadlines and unacknowledged escalations with a
+conditional update, then handles each in its own transaction under a row lock, re-checking its
+state. Each effect is unique in the database: one breach failure per deadline
+(``Failure.key``), one escalation per deadline and level. Running it twice, in two processes, or
+again after a crash, never doubles an effect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+
+from pomogu.cases.choices import EventKind, HandoffState
+from pomogu.cases.models import Case, Handoff, Notification, TimelineEvent
+from pomogu.clocks.calendar import BusinessCalendar
+from pomogu.clocks.models import (
+    OPEN_DEADLINE_STATES,
+    SLA_KINDS,
+    Appointment,
+    AppointmentState,
+    Calendar,
+    Deadline,
+    DeadlineKind,
+    DeadlineState,
+    Escalation,
+    EscalationChain,
+    EscalationState,
+    LevelTarget,
+    Promise,
+    PromiseState,
+    SlaPolicy,
+)
+from pomogu.core import clock
+from pomogu.core.errors import DomainError, InvalidTransition, NotFound, PermissionDenied
+
+if TYPE_CHECKING:
+    from pomogu.people.models import Team, User
+
+log = logging.getLogger(__name__)
+
+CLAIM_SECONDS = 120
+BATCH = 500
+MAX_LEVEL = 12  # past the chain's end the top level is repeated, up to this many levels
+
+BREACH_FAILURE = {
+    DeadlineKind.FIRST_RESPONSE: "sla_first_response",
+    DeadlineKind.NEXT_RESPONSE: "sla_next_response",
+    DeadlineKind.RESOLUTION: "sla_resolution",
+    DeadlineKind.HANDOFF: "handoff_timed_out",
+    DeadlineKind.APPOINTMENT: "appointment_missed",
+    DeadlineKind.PROMISE: "promise_broken",
+    DeadlineKind.CONTRACTOR: "contractor_late",
+}
+
+
+def _config(key: str) -> Any:
+    return settings.POMOGU[key]
+
+
+# --- calendars and policies -----------------------------------------------------------------
+
+
+def default_calendar() -> Calendar | None:
+    return Calendar.objects.filter(is_default=True).first()
+
+
+def business_calendar(calendar: Calendar | None) -> BusinessCalendar:
+    """The calendar's arithmetic; no calendar at all means round the clock."""
+    if calendar is None:
+        calendar = default_calendar()
+    if calendar is None:
+        return BusinessCalendar.always(timezone=settings.TIME_ZONE)
+    return calendar.business()
+
+
+def policy_for(team: Team, tier: str, priority: int) -> SlaPolicy | None:
+    """The most specific active policy for a team, a customer tier and a priority."""
+    candidates = SlaPolicy.objects.filter(is_active=True).filter(
+        Q(team__isnull=True) | Q(team=team),
+        Q(tier="") | Q(tier=tier),
+        Q(priority__isnull=True) | Q(priority=priority),
+    )
+    best = None
+    for policy in candidates.order_by("id"):
+        if best is None or policy.specificity > best.specificity:
+            best = policy
+    return best
+
+
+def _target(policy: SlaPolicy | None, kind: str) -> int | None:
+    if policy is None:
+        return None
+    targets: dict[str, int | None] = {
+        DeadlineKind.FIRST_RESPONSE: policy.first_response_minutes,
+        DeadlineKind.NEXT_RESPONSE: policy.next_response_minutes,
+        DeadlineKind.RESOLUTION: policy.resolution_minutes,
+    }
+    return targets.get(kind)
+
+
+# --- reacting to the case's events ----------------------------------------------------------
+
+
+def on_event(event: TimelineEvent) -> None:
+    """Keep the case's clocks in step with what just happened to it (same transaction)."""
+    handler = _HANDLERS.get(event.kind)
+    if handler is not None:
+        handler(event.case, event.data if isinstance(event.data, dict) else {})
+
+
+def _opened(case: Case, data: dict[str, Any]) -> None:
+    now = clock.now()
+    for kind in (DeadlineKind.FIRST_RESPONSE, DeadlineKind.RESOLUTION):
+        start_sla(case, kind, now)
+
+
+def _customer_wrote(case: Case, data: dict[str, Any]) -> None:
+    if case.first_response_at is None:
+        return  # the first-response clock already runs
+    if not Deadline.objects.filter(
+        case=case, kind=DeadlineKind.NEXT_RESPONSE, state__in=OPEN_DEADLINE_STATES
+    ).exists():
+        start_sla(case, DeadlineKind.NEXT_RESPONSE, clock.now())
+
+
+def _replied(case: Case, data: dict[str, Any]) -> None:
+    meet(case, (DeadlineKind.FIRST_RESPONSE, DeadlineKind.NEXT_RESPONSE))
+
+
+def _state(case: Case, data: dict[str, Any]) -> None:
+    to, before = data.get("to"), data.get("from")
+    if to == "waiting_customer":
+        pause(case)
+    elif before == "waiting_customer":
+        resume(case)
+
+
+def _resolved(case: Case, data: dict[str, Any]) -> None:
+    meet(case, (DeadlineKind.RESOLUTION,))
+    # A resolved case needs no further answer; its customer-facing clocks stop.
+    meet(case, (DeadlineKind.FIRST_RESPONSE, DeadlineKind.NEXT_RESPONSE), cancel=True)
+
+
+def _reopened(case: Case, data: dict[str, Any]) -> None:
+    now = clock.now()
+    start_sla(case, DeadlineKind.RESOLUTION, now)
+    start_sla(case, DeadlineKind.NEXT_RESPONSE, now)
+
+
+def _closed(case: Case, data: dict[str, Any]) -> None:
+    for deadline in Deadline.objects.filter(case=case).filter(
+        kind__in=SLA_KINDS, state__in=OPEN_DEADLINE_STATES
+    ):
+        _finish(deadline, DeadlineState.CANCELLED)
+
+
+def _priority(case: Case, data: dict[str, Any]) -> None:
+    if isinstance(data.get("to"), int):
+        retarget(case, priority=data["to"])
+
+
+def _team(case: Case, data: dict[str, Any]) -> None:
+    from pomogu.people.models import Team
+
+    team = Team.objects.filter(name=data.get("to")).first()
+    if team is not None:
+        retarget(case, team=team)
+
+
+def _handoff_requested(case: Case, data: dict[str, Any]) -> None:
+    handoff = Handoff.objects.select_related("to_team").get(pk=data["handoff_id"])
+    now = clock.now()
+    if handoff.due_at is None:
+        calendar = business_calendar(_team_calendar(handoff.to_team))
+        handoff.due_at = calendar.add_business_minutes(now, _config("HANDOFF_ACCEPT_MINUTES"))
+        Handoff.objects.filter(pk=handoff.pk).update(due_at=handoff.due_at)
+    Deadline.objects.create(
+        case=case,
+        kind=DeadlineKind.HANDOFF,
+        team=handoff.to_team,
+        responsible=handoff.to_user or handoff.to_team.lead,
+        started_at=now,
+        due_at=handoff.due_at,
+        handoff=handoff,
+    )
+
+
+def _handoff_answered(case: Case, data: dict[str, Any]) -> None:
+    for deadline in Deadline.objects.filter(
+        handoff_id=int(data.get("handoff_id") or 0), state__in=OPEN_DEADLINE_STATES
+    ):
+        _finish(deadline, DeadlineState.MET)
+
+
+def _handoff_declined(case: Case, data: dict[str, Any]) -> None:
+    _handoff_answered(case, data)
+    handoff = Handoff.objects.select_related("to_team", "decided_by").get(pk=data["handoff_id"])
+    _record_failure(
+        "handoff_declined",
+        key=f"handoff:{handoff.pk}:declined",
+        case=case,
+        team=handoff.to_team,
+        person=handoff.decided_by,
+        detail={"handoff_id": handoff.pk, "reason": data.get("reason", "")},
+        summary=_("Handoff to %(team)s declined: %(reason)s")
+        % {"team": handoff.to_team.name, "reason": data.get("reason", "")},
+    )
+
+
+def _contractor_task(case: Case, data: dict[str, Any]) -> None:
+    from pomogu.cases.models import ContractorTask
+
+    task = ContractorTask.objects.filter(pk=int(data.get("task_id") or 0)).first()
+    if task is None or task.due_at is None:
+        return
+    Deadline.objects.create(
+        case=case,
+        kind=DeadlineKind.CONTRACTOR,
+        team=case.team,
+        responsible=case.owner,
+        started_at=clock.now(),
+        due_at=task.due_at,
+        contractor_task=task,
+    )
+
+
+def _contractor_task_done(case: Case, data: dict[str, Any]) -> None:
+    for deadline in Deadline.objects.filter(
+        contractor_task_id=int(data.get("task_id") or 0), state__in=OPEN_DEADLINE_STATES
+    ):
+        _finish(deadline, DeadlineState.MET)
+
+
+_HANDLERS: dict[str, Callable[[Case, dict[str, Any]], None]] = {
+    EventKind.OPENED: _opened,
+    EventKind.MESSAGE: _customer_wrote,
+    EventKind.REPLY: _replied,
+    EventKind.STATE: _state,
+    EventKind.RESOLVED: _resolved,
+    EventKind.REOPENED: _reopened,
+    EventKind.CLOSED: _closed,
+    EventKind.PRIORITY: _priority,
+    EventKind.TEAM: _team,
+    EventKind.HANDOFF_REQUESTED: _handoff_requested,
+    EventKind.HANDOFF_ACCEPTED: _handoff_answered,
+    EventKind.HANDOFF_CANCELLED: _handoff_answered,
+    EventKind.HANDOFF_DECLINED: _handoff_declined,
+    EventKind.CONTRACTOR_TASK: _contractor_task,
+    EventKind.CONTRACTOR_TASK_DONE: _contractor_task_done,
+}
+
+
+def _team_calendar(team: Team) -> Calendar | None:
+    policy = SlaPolicy.objects.filter(team=team, is_active=True, calendar__isnull=False).first()
+    return policy.calendar if policy is not None else None
+
+
+# --- SLA clocks -----------------------------------------------------------------------------
+
+
+def start_sla(case: Case, kind: DeadlineKind, at: dt.datetime) -> Deadline | None:
+    """Start one SLA clock on the case, if its policy sets that target and none runs yet."""
+    policy = policy_for(case.team, case.customer.tier, case.priority)
+    minutes = _target(policy, kind)
+    if minutes is None:
+        return None
+    if (
+        Deadline.objects.filter(case=case)
+        .filter(kind=kind, state__in=OPEN_DEADLINE_STATES)
+        .exists()
+    ):
+        return None
+    assert policy is not None
+    calendar = policy.calendar or default_calendar()
+    return Deadline.objects.create(
+        case=case,
+        kind=kind,
+        team=case.team,
+        responsible=case.owner,
+        started_at=at,
+        due_at=business_calendar(calendar).add_business_minutes(at, minutes),
+        target_minutes=minutes,
+        calendar=calendar,
+        policy=policy,
+    )
+
+
+def retarget(case: Case, *, priority: int | None = None, team: Team | None = None) -> None:
+    """After a change of priority or team, running SLA clocks follow the new policy, counted
+    from when each started (minutes already used stay used)."""
+    team = team or case.team
+    policy = policy_for(team, case.customer.tier, priority or case.priority)
+    for deadline in Deadline.objects.filter(case=case).filter(
+        kind__in=SLA_KINDS, state__in=OPEN_DEADLINE_STATES
+    ):
+        minutes = _target(policy, deadline.kind)
+        if minutes is None:
+            _finish(deadline, DeadlineState.CANCELLED)
+            continue
+        assert policy is not None
+        calendar = policy.calendar or default_calendar()
+        arithmetic = business_calendar(calendar)
+        if deadline.state == DeadlineState.PAUSED:
+            used = (deadline.target_minutes or 0) - (deadline.remaining_minutes or 0)
+            deadline.remaining_minutes = max(minutes - used, 0)
+        else:
+            deadline.due_at = arithmetic.add_business_minutes(deadline.started_at, minutes)
+        deadline.target_minutes = minutes
+        deadline.team = team
+        deadline.calendar = calendar
+        deadline.policy = policy
+        deadline.save()
+    # A breached first response on a new team is still breached; nothing else to do.
+
+
+def pause(case: Case) -> None:
+    """The customer has the ball: resolution and next-response clocks stop."""
+    now = clock.now()
+    for deadline in Deadline.objects.filter(case=case).filter(
+        kind__in=(DeadlineKind.RESOLUTION, DeadlineKind.NEXT_RESPONSE),
+        state=DeadlineState.PENDING,
+    ):
+        assert deadline.due_at is not None
+        arithmetic = business_calendar(deadline.calendar)
+        deadline.remaining_minutes = max(
+            arithmetic.business_minutes_between(now, deadline.due_at), 0
+        )
+        deadline.state = DeadlineState.PAUSED
+        deadline.due_at = None
+        deadline.save(update_fields=["remaining_minutes", "state", "due_at"])
+
+
+def resume(case: Case) -> None:
+    now = clock.now()
+    for deadline in Deadline.objects.filter(case=case).filter(state=DeadlineState.PAUSED):
+        arithmetic = business_calendar(deadline.calendar)
+        deadline.due_at = arithmetic.add_business_minutes(now, deadline.remaining_minutes or 0)
+        deadline.state = DeadlineState.PENDING
+        deadline.remaining_minutes = None
+        deadline.save(update_fields=["remaining_minutes", "state", "due_at"])
+
+
+def meet(case: Case, kinds: tuple[str, ...], *, cancel: bool = False) -> None:
+    """The promise was kept (or is moot): running clocks stop; breached ones get their end."""
+    for deadline in Deadline.objects.filter(case=case).filter(
+        kind__in=kinds, state__in=OPEN_DEADLINE_STATES
+    ):
+        _finish(deadline, DeadlineState.CANCELLED if cancel else DeadlineState.MET)
+    for deadline in Deadline.objects.filter(case=case).filter(
+        kind__in=kinds, state=DeadlineState.BREACHED, met_at__isnull=True
+    ):
+        _close_breach(deadline)
+
+
+def _finish(deadline: Deadline, state: DeadlineState) -> None:
+    deadline.state = state
+    deadline.met_at = clock.now() if state == DeadlineState.MET else None
+    deadline.save(update_fields=["state", "met_at"])
+    Escalation.objects.filter(deadline=deadline, state=EscalationState.OPEN).update(
+        state=EscalationState.CLOSED
+    )
+
+
+def _close_breach(deadline: Deadline) -> None:
+    """A missed deadline is finally kept: the register gets the business minutes it was late."""
+    from pomogu.failures.models import Failure
+
+    now = clock.now()
+    deadline.met_at = now
+    deadline.save(update_fields=["met_at"])
+    Escalation.objects.filter(deadline=deadline, state=EscalationState.OPEN).update(
+        state=EscalationState.CLOSED
+    )
+    if deadline.due_at is not None:
+        lost = max(
+            business_calendar(deadline.calendar).business_minutes_between(deadline.due_at, now), 0.0
+        )
+        failure = Failure.objects.filter(key=f"deadline:{deadline.pk}:breach").first()
+        if failure is not None:
+            failure.minutes_lost = round(lost, 1)
+            failure.detail = {
+                **failure.detail,
+                "late_by_minutes": round(lost, 1),
+                "kept_at": now.isoformat(),
+            }
+            failure.save(update_fields=["minutes_lost", "detail"])
+
+
+def expected_answer_by(case: Case) -> dt.datetime | None:
+    """When the customer can expect an answer: the earliest running response clock."""
+    deadline = (
+        Deadline.objects.filter(case=case)
+        .filter(
+            kind__in=(DeadlineKind.FIRST_RESPONSE, DeadlineKind.NEXT_RESPONSE),
+            state__in=(DeadlineState.PENDING, DeadlineState.BREACHED),
+            met_at__isnull=True,
+            due_at__isnull=False,
+        )
+        .order_by("due_at")
+        .first()
+    )
+    return deadline.due_at if deadline is not None else None
+
+
+# --- the sweep ------------------------------------------------------------------------------
+
+
+def sweep(now: dt.datetime | None = None, batch: int = BATCH) -> int:
+    """One pass: breach due deadlines, move unacknowledged escalations up. Returns how many
+    deadlines and escalations it handled. Safe in any number of processes at once."""
+    now = now or clock.now()
+    done = 0
+    for deadline_id in due_deadline_ids(now, batch):
+        if claim_deadline(deadline_id, now):
+            done += breach(deadline_id)
+    for escalation_id in due_escalation_ids(now, batch):
+        if claim_escalation(escalation_id, now):
+            done += move_up(escalation_id)
+    return done
+
+
+def due_deadline_ids(now: dt.datetime, limit: int = BATCH) -> list[int]:
+    return list(
+        Deadline.objects.filter(state=DeadlineState.PENDING, due_at__lte=now)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .order_by("due_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def due_escalation_ids(now: dt.datetime, limit: int = BATCH) -> list[int]:
+    return list(
+        Escalation.objects.filter(state=EscalationState.OPEN, ack_due_at__lte=now)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .order_by("ack_due_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def claim_deadline(deadline_id: int, now: dt.datetime) -> bool:
+    """Take a due deadline: a conditional UPDATE, so exactly one worker wins; a claim whose
+    worker died expires and the row can be taken again."""
+    return (
+        Deadline.objects.filter(pk=deadline_id, state=DeadlineState.PENDING, due_at__lte=now)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + dt.timedelta(seconds=CLAIM_SECONDS))
+        == 1
+    )
+
+
+def claim_escalation(escalation_id: int, now: dt.datetime) -> bool:
+    return (
+        Escalation.objects.filter(pk=escalation_id, state=EscalationState.OPEN, ack_due_at__lte=now)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + dt.timedelta(seconds=CLAIM_SECONDS))
+        == 1
+    )
+
+
+@transaction.atomic
+def breach(deadline_id: int) -> int:
+    """A deadline passed: record the failure, do what its kind needs, escalate. Re-checks the
+    state under a row lock, so a second run (or a deadline met meanwhile) does nothing."""
+    deadline = (
+        Deadline.objects.select_for_update()
+        .select_related("case", "case__customer", "case__owner", "case__team", "team")
+        .filter(pk=deadline_id)
+        .first()
+    )
+    now = clock.now()
+    if (
+        deadline is None
+        or deadline.state != DeadlineState.PENDING
+        or deadline.due_at is None
+        or deadline.due_at > now
+    ):
+        return 0
+    case = deadline.case
+    deadline.state = DeadlineState.BREACHED
+    deadline.breached_at = now
+    deadline.save(update_fields=["state", "breached_at"])
+    kind = DeadlineKind(deadline.kind)
+    failure = _record_failure(
+        BREACH_FAILURE[kind],
+        key=f"deadline:{deadline.pk}:breach",
+        case=case,
+        team=deadline.team,
+        person=deadline.responsible,
+        at=deadline.due_at,
+        detail={
+            "deadline_id": deadline.pk,
+            "target": kind.value,
+            "due_at": deadline.due_at.isoformat(),
+            "target_minutes": deadline.target_minutes,
+        },
+        summary=_("%(what)s missed (due %(due)s)")
+        % {"what": kind.label, "due": _when(deadline.due_at)},
+    )
+    if failure is None:
+        return 0  # already recorded by an earlier run: nothing more to do
+    TimelineEvent.objects.create(
+        case=case,
+        kind=EventKind.DEADLINE_MISSED,
+        data={
+            "deadline_id": deadline.pk,
+            "what": kind.value,
+            "due_at": deadline.due_at.isoformat(),
+        },
+    )
+    if kind == DeadlineKind.HANDOFF and deadline.handoff_id is not None:
+        _time_out_handoff(deadline)
+    elif kind == DeadlineKind.APPOINTMENT and deadline.appointment_id is not None:
+        _appointment_missed(deadline.appointment_id, actor=None, reported=False)
+    elif kind == DeadlineKind.PROMISE and deadline.promise_id is not None:
+        Promise.objects.filter(pk=deadline.promise_id, state=PromiseState.OPEN).update(
+            state=PromiseState.BROKEN, decided_at=now
+        )
+    escalate(deadline, level=1, at=now)
+    return 1
+
+
+def _time_out_handoff(deadline: Deadline) -> None:
+    from pomogu.cases import services as cases
+
+    handoff = Handoff.objects.get(pk=int(deadline.handoff_id or 0))
+    if handoff.state == HandoffState.REQUESTED:
+        cases.time_out_handoff(handoff.pk)
+
+
+# --- escalation -----------------------------------------------------------------------------
+
+
+def chain_for(team: Team) -> tuple[list[tuple[str, User | None, int]], User | None]:
+    """The levels (target, named user, minutes to acknowledge) and the head of service."""
+    chain = (
+        EscalationChain.objects.filter(team=team).first()
+        or EscalationChain.objects.filter(team__isnull=True).first()
+    )
+    levels: list[tuple[str, User | None, int]] = []
+    if chain is not None:
+        levels = [
+            (lv.target, lv.user, lv.ack_minutes) for lv in chain.levels.select_related("user")
+        ]
+    if not levels:
+        ack = _config("ESCALATION_ACK_MINUTES")
+        levels = [(LevelTarget.TEAM_LEAD, None, ack), (LevelTarget.HEAD, None, ack * 2)]
+    head = chain.head if chain is not None and chain.head is not None else default_head()
+    return levels, head
+
+
+def default_head() -> User | None:
+    """The head of service when no chain names one: the first manager, else an administrator."""
+    from pomogu.people.models import StaffRole, User
+
+    active = User.objects.filter(is_active=True).order_by("id")
+    return (
+        active.filter(role=StaffRole.MANAGER).first()
+        or active.filter(Q(role=StaffRole.ADMIN) | Q(is_superuser=True)).first()
+    )
+
+
+def _named(target: str, user: User | None, deadline: Deadline, head: User | None) -> User | None:
+    case = deadline.case
+    if target == LevelTarget.OWNER:
+        return case.owner
+    if target == LevelTarget.TEAM_LEAD:
+        return deadline.team.lead or case.team.lead
+    if target == LevelTarget.HEAD:
+        return head
+    return user
+
+
+def present_stand_in(user: User, at: dt.datetime) -> User | None:
+    """The user, or the deputy who stands in for them now; None if nobody in that chain of
+    deputies is present."""
+    from pomogu.people.services import absent_user_ids, stand_in_for
+
+    if not user.is_active:
+        return None
+    stand_in = stand_in_for(user, at)
+    if stand_in.pk in absent_user_ids(at) or not stand_in.is_active:
+        return None
+    return stand_in
+
+
+def someone_present(at: dt.datetime, head: User | None) -> User | None:
+    """The end of every chain: the head's deputy, else any present manager or administrator."""
+    from pomogu.people.models import StaffRole, User
+    from pomogu.people.services import absent_user_ids
+
+    if head is not None:
+        found = present_stand_in(head, at)
+        if found is not None:
+            return found
+    away = absent_user_ids(at)
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(role__in=[StaffRole.MANAGER, StaffRole.ADMIN]) | Q(is_superuser=True))
+        .exclude(pk__in=away)
+        .order_by("-role", "id")
+        .first()
+    )
+
+
+def escalate(deadline: Deadline, *, level: int, at: dt.datetime) -> Escalation | None:
+    """Escalate a missed deadline at ``level`` (1-based) or the first level above it whose
+    person (or their deputy) is present. Past the chain's end the top level repeats, and the
+    chain's end is always someone present when anyone senior is. Unique per deadline and level."""
+    levels, head = chain_for(deadline.team)
+    if level > MAX_LEVEL:
+        return None
+    recipient: User | None = None
+    intended: User | None = None
+    used = level
+    ack_minutes = levels[-1][2]
+    for index in range(min(level, len(levels)) - 1, len(levels)):
+        target, user, minutes = levels[index]
+        named = _named(target, user, deadline, head)
+        if named is None:
+            continue
+        found = present_stand_in(named, at)
+        if found is not None:
+            recipient, intended, ack_minutes = found, named, minutes
+            used = max(level, index + 1)
+            break
+    if recipient is None:
+        intended = head or _named(levels[-1][0], levels[-1][1], deadline, head)
+        recipient = someone_present(at, head) or intended or deadline.case.owner
+        used = max(level, len(levels))
+    try:
+        with transaction.atomic():
+            escalation = Escalation.objects.create(
+                deadline=deadline,
+                case=deadline.case,
+                level=used,
+                recipient=recipient,
+                intended=intended if intended is not None and intended.pk != recipient.pk else None,
+                created_at=at,
+                ack_due_at=at + dt.timedelta(minutes=ack_minutes),
+            )
+    except IntegrityError:
+        return None  # this level was already escalated
+    TimelineEvent.objects.create(
+        case=deadline.case,
+        kind=EventKind.ESCALATED,
+        data={
+            "escalation_id": escalation.pk,
+            "level": used,
+            "to": recipient.username,
+            "instead_of": intended.username if escalation.intended_id and intended else "",
+            "what": deadline.kind,
+        },
+    )
+    _notify_escalation(escalation, deadline)
+    return escalation
+
+
+@transaction.atomic
+def move_up(escalation_id: int) -> int:
+    """An escalation nobody acknowledged in time goes one level up (and is a failure itself)."""
+    escalation = (
+        Escalation.objects.select_for_update()
+        .select_related("deadline", "deadline__case", "deadline__team", "recipient")
+        .filter(pk=escalation_id)
+        .first()
+    )
+    now = clock.now()
+    if (
+        escalation is None
+        or escalation.state != EscalationState.OPEN
+        or escalation.ack_due_at > now
+    ):
+        return 0
+    escalation.state = EscalationState.MOVED_UP
+    escalation.save(update_fields=["state"])
+    deadline = escalation.deadline
+    _record_failure(
+        "escalation_unacknowledged",
+        key=f"escalation:{escalation.pk}:unacknowledged",
+        case=deadline.case,
+        team=deadline.team,
+        person=escalation.recipient,
+        at=escalation.ack_due_at,
+        detail={"escalation_id": escalation.pk, "level": escalation.level},
+        summary=_("Escalation (level %(level)s) not acknowledged by %(who)s")
+        % {"level": escalation.level, "who": escalation.recipient.display_name},
+    )
+    escalate(deadline, level=escalation.level + 1, at=now)
+    return 1
+
+
+@transaction.atomic
+def acknowledge(escalation_id: int, *, actor: User) -> Escalation:
+    """The recipient (or a manager) has it in hand: it stops moving up."""
+    escalation = Escalation.objects.select_for_update().filter(pk=escalation_id).first()
+    if escalation is None or not _may_see_case(actor, escalation.case_id):
+        raise NotFound(_("No such escalation."))
+    if escalation.recipient_id != actor.pk and not actor.sees_all_teams:
+        raise PermissionDenied(_("This escalation is addressed to someone else."))
+    if escalation.state != EscalationState.OPEN:
+        raise InvalidTransition(
+            _("This escalation is already %(state)s.")
+            % {"state": EscalationState(escalation.state).label.lower()},
+            code="escalation_closed",
+        )
+    escalation.state = EscalationState.ACKNOWLEDGED
+    escalation.acknowledged_at = clock.now()
+    escalation.acknowledged_by = actor
+    escalation.save(update_fields=["state", "acknowledged_at", "acknowledged_by"])
+    Notification.objects.filter(
+        recipient_id=escalation.recipient_id, kind="escalation", data__escalation_id=escalation.pk
+    ).update(read_at=escalation.acknowledged_at)
+    TimelineEvent.objects.create(
+        case_id=escalation.case_id,
+        kind=EventKind.ESCALATION_ACKNOWLEDGED,
+        actor=actor,
+        data={"escalation_id": escalation.pk, "level": escalation.level},
+    )
+    return escalation
+
+
+def _notify_escalation(escalation: Escalation, deadline: Deadline) -> None:
+    from pomogu.contact.models import OutboxKind
+    from pomogu.contact.services import enqueue_email
+
+    recipient = escalation.recipient
+    case = deadline.case
+    with translation.override(recipient.language or settings.LANGUAGE_CODE):
+        title = _("Missed: %(what)s on case #%(number)s (escalation level %(level)s)") % {
+            "what": DeadlineKind(deadline.kind).label,
+            "number": case.number,
+            "level": escalation.level,
+        }
+        lines = [
+            _('%(what)s on case #%(number)s "%(subject)s" was due %(due)s.')
+            % {
+                "what": DeadlineKind(deadline.kind).label,
+                "number": case.number,
+                "subject": case.subject,
+                "due": _when(deadline.due_at),
+            },
+            _("Owner: %(owner)s. Team: %(team)s.")
+            % {"owner": case.owner.display_name, "team": deadline.team.name},
+        ]
+        if escalation.intended_id:
+            lines.append(
+                _("You receive this instead of %(person)s, who is away.")
+                % {"person": escalation.intended.display_name if escalation.intended else ""}
+            )
+        lines.append(
+            _("Acknowledge it by %(when)s, or it goes up to the next level.")
+            % {"when": _when(escalation.ack_due_at)}
+        )
+        lines.append(
+            _("Open the case: %(url)s") % {"url": f"{settings.SITE_URL}/cases/{case.number}/"}
+        )
+        body = "\n".join(lines)
+    Notification.objects.create(
+        recipient=recipient,
+        case=case,
+        kind="escalation",
+        title=title,
+        body=body,
+        data={"escalation_id": escalation.pk, "deadline_id": deadline.pk},
+    )
+    if recipient.email:
+        enqueue_email(
+            to_email=recipient.email,
+            subject=title,
+            body=body,
+            kind=OutboxKind.NOTIFICATION,
+            case=case,
+            automated=True,
+            dedupe_key=f"escalation:{escalation.pk}",
+        )
+
+
+def _when(moment: dt.datetime | None) -> str:
+    if moment is None:
+        return "—"
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
+def _record_failure(kind: str, **kwargs: Any) -> Any:
+    from pomogu.failures.services import record
+
+    return record(kind, **kwargs)
+
+
+# --- appointments and promises --------------------------------------------------------------
+
+
+def _may_see_case(actor: User, case_id: int) -> bool:
+    from pomogu.cases import queries
+
+    return queries.visible_cases(actor).filter(pk=case_id).exists()
+
+
+def _require_case_staff(actor: User, case: Case) -> None:
+    if not _may_see_case(actor, case.pk):
+        raise NotFound(_("No such case."))
+
+
+@transaction.atomic
+def schedule_appointment(
+    case_id: int,
+    *,
+    actor: User,
+    staff: User,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    kind: str = "visit",
+    place: str = "",
+    replaces: Appointment | None = None,
+) -> Appointment:
+    """Book a visit or call with the customer. It must be reported kept or missed by
+    ``POMOGU_APPOINTMENT_REPORT_MINUTES`` after its end; unreported, it counts as missed."""
+    case = Case.objects.select_for_update().get(pk=case_id)
+    _require_case_staff(actor, case)
+    if ends_at <= starts_at:
+        raise DomainError(_("An appointment must end after it starts."), code="appointment_times")
+    appointment = Appointment.objects.create(
+        case=case,
+        staff=staff,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        place=place,
+        created_by=actor,
+        replaces=replaces,
+    )
+    Deadline.objects.create(
+        case=case,
+        kind=DeadlineKind.APPOINTMENT,
+        team=case.team,
+        responsible=staff,
+        started_at=clock.now(),
+        due_at=ends_at + dt.timedelta(minutes=_config("APPOINTMENT_REPORT_MINUTES")),
+        appointment=appointment,
+    )
+    TimelineEvent.objects.create(
+        case=case,
+        kind=EventKind.APPOINTMENT,
+        actor=actor,
+        data={
+            "appointment_id": appointment.pk,
+            "kind": kind,
+            "starts_at": starts_at.isoformat(),
+            "staff": staff.username,
+        },
+    )
+    return appointment
+
+
+@transaction.atomic
+def report_appointment(
+    appointment_id: int, *, actor: User, kept: bool, note: str = ""
+) -> Appointment:
+    appointment = Appointment.objects.select_for_update().filter(pk=appointment_id).first()
+    if appointment is None:
+        raise NotFound(_("No such appointment."))
+    _require_case_staff(actor, appointment.case)
+    if appointment.state != AppointmentState.SCHEDULED:
+        raise InvalidTransition(
+            _("This appointment was already reported."), code="appointment_done"
+        )
+    if kept:
+        appointment.state = AppointmentState.KEPT
+        appointment.decided_at = clock.now()
+        appointment.note = note
+        appointment.save(update_fields=["state", "decided_at", "note"])
+        for deadline in appointment.deadlines.filter(state__in=OPEN_DEADLINE_STATES):
+            _finish(deadline, DeadlineState.MET)
+        TimelineEvent.objects.create(
+            case_id=appointment.case_id,
+            kind=EventKind.APPOINTMENT_KEPT,
+            actor=actor,
+            data={"appointment_id": appointment.pk},
+        )
+        return appointment
+    open_deadline = appointment.deadlines.filter(state__in=OPEN_DEADLINE_STATES).first()
+    _appointment_missed(appointment.pk, actor=actor, reported=True, note=note)
+    if open_deadline is not None:
+        deadline = open_deadline
+        deadline.state = DeadlineState.BREACHED
+        deadline.breached_at = clock.now()
+        deadline.save(update_fields=["state", "breached_at"])
+        _record_failure(
+            "appointment_missed",
+            key=f"deadline:{deadline.pk}:breach",
+            case=appointment.case,
+            team=deadline.team,
+            person=appointment.staff,
+            at=appointment.starts_at,
+            detail={"appointment_id": appointment.pk, "reported_by": actor.username, "note": note},
+            summary=_("Appointment of %(when)s missed") % {"when": _when(appointment.starts_at)},
+        )
+        escalate(deadline, level=1, at=clock.now())
+    appointment.refresh_from_db()
+    return appointment
+
+
+def _appointment_missed(
+    appointment_id: int, *, actor: User | None, reported: bool, note: str = ""
+) -> None:
+    """Mark missed and propose a new time to the customer: the same hour on the next working
+    day of the team's calendar, with the same person."""
+    from pomogu.contact.models import OutboxKind
+    from pomogu.contact.services import enqueue_email
+
+    appointment = Appointment.objects.select_related("case", "case__customer", "staff").get(
+        pk=appointment_id
+    )
+    if appointment.state != AppointmentState.SCHEDULED:
+        return
+    now = clock.now()
+    appointment.state = AppointmentState.MISSED
+    appointment.decided_at = now
+    appointment.note = note
+    appointment.save(update_fields=["state", "decided_at", "note"])
+    case = appointment.case
+    length = appointment.ends_at - appointment.starts_at
+    calendar = business_calendar(_team_calendar(case.team))
+    proposal = calendar.next_open(max(now, appointment.starts_at) + dt.timedelta(days=1))
+    new = Appointment.objects.create(
+        case=case,
+        staff=appointment.staff,
+        kind=appointment.kind,
+        starts_at=proposal,
+        ends_at=proposal + length,
+        place=appointment.place,
+        created_by=actor,
+        replaces=appointment,
+    )
+    Deadline.objects.create(
+        case=case,
+        kind=DeadlineKind.APPOINTMENT,
+        team=case.team,
+        responsible=appointment.staff,
+        started_at=now,
+        due_at=new.ends_at + dt.timedelta(minutes=_config("APPOINTMENT_REPORT_MINUTES")),
+        appointment=new,
+    )
+    TimelineEvent.objects.create(
+        case=case,
+        kind=EventKind.APPOINTMENT_MISSED,
+        actor=actor,
+        data={
+            "appointment_id": appointment.pk,
+            "proposed_id": new.pk,
+            "proposed_at": proposal.isoformat(),
+            "reported": reported,
+        },
+    )
+    customer = case.customer
+    if customer.email:
+        with translation.override(customer.language or case.language or settings.LANGUAGE_CODE):
+            subject = _("We missed our appointment: a new time") + f" {case.tag}"
+            body = "\n".join(
+                [
+                    _("We are sorry: we did not keep our appointment of %(when)s.")
+                    % {"when": _when(appointment.starts_at)},
+                    _("We propose %(when)s instead, with %(person)s.")
+                    % {"when": _when(new.starts_at), "person": appointment.staff.display_name},
+                    _("If that time does not suit you, reply to this message with one that does."),
+                ]
+            )
+        enqueue_email(
+            to_email=customer.email,
+            subject=subject,
+            body=body,
+            kind=OutboxKind.NOTIFICATION,
+            case=case,
+            dedupe_key=f"appointment:{appointment.pk}:missed",
+        )
+
+
+@transaction.atomic
+def make_promise(case_id: int, *, actor: User, text: str, due_at: dt.datetime) -> Promise:
+    """Record what an agent promised the customer, by when; it is a deadline like any other."""
+    case = Case.objects.select_for_update().get(pk=case_id)
+    _require_case_staff(actor, case)
+    if not text.strip():
+        raise DomainError(_("Say what was promised."), code="promise_text")
+    promise = Promise.objects.create(case=case, made_by=actor, text=text.strip(), due_at=due_at)
+    Deadline.objects.create(
+        case=case,
+        kind=DeadlineKind.PROMISE,
+        team=case.team,
+        responsible=actor,
+        started_at=clock.now(),
+        due_at=due_at,
+        promise=promise,
+    )
+    TimelineEvent.objects.create(
+        case=case,
+        kind=EventKind.PROMISE,
+        actor=actor,
+        data={"promise_id": promise.pk, "text": promise.text, "due_at": due_at.isoformat()},
+    )
+    return promise
+
+
+@transaction.atomic
+def keep_promise(promise_id: int, *, actor: User) -> Promise:
+    promise = Promise.objects.select_for_update().filter(pk=promise_id).first()
+    if promise is None:
+        raise NotFound(_("No such promise."))
+    _require_case_staff(actor, promise.case)
+    if promise.state not in (PromiseState.OPEN, PromiseState.BROKEN):
+        raise InvalidTransition(_("This promise is closed."), code="promise_closed")
+    late = promise.state == PromiseState.BROKEN
+    promise.state = PromiseState.KEPT
+    promise.decided_at = clock.now()
+    promise.save(update_fields=["state", "decided_at"])
+    for deadline in promise.deadlines.all():
+        if deadline.state in OPEN_DEADLINE_STATES:
+            _finish(deadline, DeadlineState.MET)
+        elif deadline.state == DeadlineState.BREACHED and deadline.met_at is None:
+            _close_breach(deadline)
+    TimelineEvent.objects.create(
+        case_id=promise.case_id,
+        kind=EventKind.PROMISE_KEPT,
+        actor=actor,
+        data={"promise_id": promise.pk, "late": late},
+    )
+    return promise

@@ -1,0 +1,354 @@
+"""Time is a promise (R4): SLA clocks in business time, escalation up a chain that never ends at
+an absent person, handoffs that time out to the lead, missed appointments and broken promises,
+and every breach in the register with the minutes lost (R8)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from pomogu.cases import services as cases
+from pomogu.cases.choices import CaseState, EventKind, HandoffState
+from pomogu.cases.models import Case, Handoff, Notification, TimelineEvent
+from pomogu.clocks import services as clocks
+from pomogu.clocks.models import (
+    AppointmentState,
+    Calendar,
+    Deadline,
+    DeadlineKind,
+    DeadlineState,
+    Escalation,
+    EscalationChain,
+    EscalationLevel,
+    EscalationState,
+    LevelTarget,
+    PromiseState,
+    SlaPolicy,
+)
+from pomogu.contact.models import OutboxKind, OutboxMessage
+from pomogu.core import clock
+from pomogu.core.testing import Cast
+from pomogu.failures.models import Failure
+from pomogu.people import services as people
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+# Monday 2026-11-23, 10:00 in Moscow.
+MONDAY_10 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=MOSCOW)
+
+
+@pytest.fixture
+def now() -> Iterator[time_machine.Coordinates]:
+    with time_machine.travel(MONDAY_10, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def sla(cast: Cast) -> SlaPolicy:
+    """Round the clock: 60 minutes to a first answer, 120 to the next, 8 hours to resolve."""
+    return SlaPolicy.objects.create(
+        name="support",
+        team=cast.support,
+        first_response_minutes=60,
+        next_response_minutes=120,
+        resolution_minutes=480,
+    )
+
+
+def later(traveller: time_machine.Coordinates, minutes: float) -> None:
+    traveller.shift(dt.timedelta(minutes=minutes))
+
+
+def first_response(case: Case) -> Deadline:
+    return case.deadlines.get(kind=DeadlineKind.FIRST_RESPONSE)
+
+
+def test_opening_a_case_starts_its_clocks(
+    cast: Cast, sla: SlaPolicy, now: time_machine.Coordinates
+) -> None:
+    case = cast.open_case()
+    kinds = {d.kind: d for d in case.deadlines.all()}
+    assert set(kinds) == {DeadlineKind.FIRST_RESPONSE, DeadlineKind.RESOLUTION}
+    assert kinds[DeadlineKind.FIRST_RESPONSE].due_at == MONDAY_10 + dt.timedelta(minutes=60)
+    assert kinds[DeadlineKind.RESOLUTION].due_at == MONDAY_10 + dt.timedelta(hours=8)
+    assert clocks.expected_answer_by(case) == MONDAY_10 + dt.timedelta(minutes=60)
+
+
+def test_a_reply_in_time_meets_the_first_response_and_nothing_is_recorded(
+    cast: Cast, sla: SlaPolicy, now: time_machine.Coordinates
+) -> None:
+    case = cast.open_case()
+    later(now, 30)
+    cases.add_message(case.pk, actor=cast.bob, body="Смотрим.")
+    later(now, 60)
+    assert clocks.sweep() == 0
+    deadline = first_response(case)
+    assert deadline.state == DeadlineState.MET
+    assert not Failure.objects.exists()
+    assert not Escalation.objects.exists()
+
+
+def test_a_first_response_breach_escalates_to_the_lead_and_is_registered(
+    cast: Cast, sla: SlaPolicy, now: time_machine.Coordinates
+) -> None:
+    case = cast.open_case()
+    later(now, 59)
+    assert clocks.sweep() == 0  # not yet due
+    later(now, 2)
+    assert clocks.sweep() == 1
+
+    deadline = first_response(case)
+    assert deadline.state == DeadlineState.BREACHED
+    escalation = Escalation.objects.get(deadline=deadline)
+    assert escalation.level == 1
+    assert escalation.recipient == cast.alice  # the support lead
+    assert Notification.objects.filter(recipient=cast.alice, kind="escalation").exists()
+    email = OutboxMessage.objects.get(dedupe_key=f"escalation:{escalation.pk}")
+    assert email.to_email == "alice@desk.test"
+    assert email.kind == OutboxKind.NOTIFICATION
+    failure = Failure.objects.get(kind="sla_first_response")
+    assert failure.case == case
+    assert failure.team == cast.support
+    assert TimelineEvent.objects.filter(case=case, kind=EventKind.DEADLINE_MISSED).exists()
+
+    # The late answer closes the breach: the register gets the business minutes lost.
+    later(now, 29)  # 90 minutes after opening, 30 after the due time
+    cases.add_message(case.pk, actor=cast.bob, body="Извините за задержку, смотрим.")
+    failure.refresh_from_db()
+    assert failure.minutes_lost == pytest.approx(30, abs=0.1)
+    escalation.refresh_from_db()
+    assert escalation.state == EscalationState.CLOSED
+
+
+def test_with_the_lead_away_the_escalation_goes_to_the_deputy(
+    cast: Cast, sla: SlaPolicy, now: time_machine.Coordinates
+) -> None:
+    people.add_absence(
+        cast.alice,
+        starts_at=MONDAY_10 - dt.timedelta(days=1),
+        ends_at=MONDAY_10 + dt.timedelta(days=7),
+        deputy=cast.bob,
+    )
+    case = cast.open_case()
+    later(now, 61)
+    clocks.sweep()
+    escalation = Escalation.objects.get(deadline=first_response(case))
+    assert escalation.recipient == cast.bob
+    assert escalation.intended == cast.alice
+
+
+def test_an_unacknowledged_escalation_moves_up_and_an_acknowledged_one_stays(
+    cast: Cast, sla: SlaPolicy, now: time_machine.Coordinates
+) -> None:
+    chain = EscalationChain.objects.create(team=cast.support, head=cast.mallory)
+    EscalationLevel.objects.create(
+        chain=chain, position=1, target=LevelTarget.TEAM_LEAD, ack_minutes=30
+    )
+    EscalationLevel.objects.create(chain=chain, position=2, target=LevelTarget.HEAD, ack_minutes=60)
+    moved = cast.open_case(subject="Первое")
+    kept = cast.open_case(subject="Второе")
+    later(now, 61)
+    assert clocks.sweep() == 2
+    kept_level_1 = Escalation.objects.get(deadline=first_response(kept))
+    clocks.acknowledge(kept_level_1.pk, actor=cast.alice)
+    later(now, 31)
+    assert clocks.sweep() == 1  # only the unacknowledged one moves
+
+    levels = list(Escalation.objects.filter(deadline=first_response(moved)).order_by("level"))
+    assert [(e.level, e.recipient, e.state) for e in levels] == [
+        (1, cast.alice, EscalationState.MOVED_UP),
+        (2, cast.mallory, EscalationState.OPEN),
+    ]
+    assert Escalation.objects.filter(deadline=first_response(kept)).count() == 1
+    unacknowledged = Failure.objects.get(kind="escalation_unacknowledged")
+    assert unacknowledged.person == cast.alice
+
+
+def test_the_chain_never_stops_at_an_absent_person(
+    cast: Cast, sla: SlaPolicy, now: time_machine.Coordinates
+) -> None:
+    chain = EscalationChain.objects.create(team=cast.support, head=cast.mallory)
+    EscalationLevel.objects.create(chain=chain, position=1, target=LevelTarget.TEAM_LEAD)
+    EscalationLevel.objects.create(chain=chain, position=2, target=LevelTarget.HEAD)
+    week = {"starts_at": MONDAY_10 - dt.timedelta(days=1), "ends_at": MONDAY_10 + dt.timedelta(7)}
+    # The lead is away and so is her deputy; the head is away without a deputy.
+    people.add_absence(cast.alice, deputy=cast.bob, **week)
+    people.add_absence(cast.bob, **week)
+    people.add_absence(cast.mallory, **week)
+    case = cast.open_case()
+    later(now, 61)
+    clocks.sweep()
+    escalation = Escalation.objects.get(deadline=first_response(case))
+    assert escalation.recipient == cast.root  # the one senior person present
+    assert escalation.recipient.pk not in people.absent_user_ids(clock.now())
+
+
+def test_a_handoff_nobody_accepts_times_out_to_the_receiving_lead(
+    cast: Cast, now: time_machine.Coordinates, settings: object
+) -> None:
+    case = cast.open_case()
+    handoff = cases.request_handoff(
+        case.pk, actor=case.owner, to_team=cast.billing, reason="Это вопрос оплаты"
+    )
+    handoff.refresh_from_db()
+    assert handoff.due_at == MONDAY_10 + dt.timedelta(minutes=120)  # round the clock
+    later(now, 121)
+    clocks.sweep()
+    handoff = Handoff.objects.get(pk=handoff.pk)
+    assert handoff.state == HandoffState.TIMED_OUT
+    case.refresh_from_db()
+    assert case.team == cast.billing
+    assert case.owner == cast.carol  # billing's lead
+    assert Failure.objects.get(kind="handoff_timed_out").team == cast.billing
+
+
+def test_a_declined_handoff_is_registered(cast: Cast, now: time_machine.Coordinates) -> None:
+    case = cast.open_case()
+    handoff = cases.request_handoff(
+        case.pk, actor=case.owner, to_team=cast.billing, reason="Оплата"
+    )
+    cases.decline_handoff(handoff.pk, actor=cast.carol, reason="Счёт оплачен, это техника")
+    failure = Failure.objects.get(kind="handoff_declined")
+    assert failure.person == cast.carol
+    assert "техника" in failure.summary
+    later(now, 500)
+    assert clocks.sweep() == 0  # an answered handoff has no clock left
+
+
+def test_waiting_on_a_contractor_keeps_the_customers_clock_running(
+    cast: Cast, sla: SlaPolicy, now: time_machine.Coordinates
+) -> None:
+    contractor_case = cast.open_case(subject="Подрядчик")
+    customer_case = cast.open_case(subject="Клиент", customer=cast.erin)
+    for case in (contractor_case, customer_case):
+        cases.add_message(case.pk, actor=cast.bob, body="Приняли.")
+    cases.add_contractor_task(
+        contractor_case.pk,
+        actor=cast.bob,
+        contractor="ООО Кабель",
+        description="Заменить кабель",
+        due_at=MONDAY_10 + dt.timedelta(hours=4),
+    )
+    assert Case.objects.get(pk=contractor_case.pk).state == CaseState.WAITING_CONTRACTOR
+    cases.set_state(customer_case.pk, actor=cast.bob, state=CaseState.WAITING_CUSTOMER)
+    later(now, 481)
+    clocks.sweep()
+    resolution = contractor_case.deadlines.get(kind=DeadlineKind.RESOLUTION)
+    assert resolution.state == DeadlineState.BREACHED  # the contractor's delay is ours
+    contractor = contractor_case.deadlines.get(kind=DeadlineKind.CONTRACTOR)
+    assert contractor.state == DeadlineState.BREACHED  # and tracked on its own clock
+    assert Failure.objects.filter(kind="contractor_late", case=contractor_case).exists()
+    paused = customer_case.deadlines.get(kind=DeadlineKind.RESOLUTION)
+    assert paused.state == DeadlineState.PAUSED  # the customer has the ball
+    assert paused.remaining_minutes == pytest.approx(480, abs=0.1)
+    # The customer answers 8 hours later: the clock resumes with its minutes left.
+    cases.add_customer_message(customer_case.pk, customer=cast.erin, body="Вот данные.")
+    paused.refresh_from_db()
+    assert paused.state == DeadlineState.PENDING
+    assert paused.due_at == clock.now() + dt.timedelta(minutes=480)
+
+
+def test_business_hours_move_the_due_time_over_the_weekend(
+    cast: Cast, now: time_machine.Coordinates
+) -> None:
+    office = Calendar.objects.create(
+        name="Москва",
+        config={
+            "timezone": "Europe/Moscow",
+            "hours": {day: [["09:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+            "country": "RU",
+        },
+    )
+    SlaPolicy.objects.create(
+        name="office", team=cast.support, calendar=office, first_response_minutes=60
+    )
+    now.move_to(dt.datetime(2026, 11, 27, 17, 30, tzinfo=MOSCOW))  # Friday
+    case = cast.open_case()
+    assert first_response(case).due_at == dt.datetime(2026, 11, 30, 9, 30, tzinfo=MOSCOW)
+
+
+def test_a_more_specific_policy_wins_and_priority_changes_retarget(
+    cast: Cast, sla: SlaPolicy, now: time_machine.Coordinates
+) -> None:
+    SlaPolicy.objects.create(
+        name="urgent", team=cast.support, priority=4, first_response_minutes=15
+    )
+    case = cast.open_case()
+    later(now, 5)
+    cases.set_priority(case.pk, actor=cast.alice, priority=4)
+    assert first_response(case).due_at == MONDAY_10 + dt.timedelta(minutes=15)
+
+
+def test_a_missed_appointment_is_registered_escalated_and_a_new_time_proposed(
+    cast: Cast, now: time_machine.Coordinates
+) -> None:
+    case = cast.open_case()
+    visit = clocks.schedule_appointment(
+        case.pk,
+        actor=cast.bob,
+        staff=cast.bob,
+        starts_at=MONDAY_10 + dt.timedelta(hours=3),
+        ends_at=MONDAY_10 + dt.timedelta(hours=4),
+        place="ул. Ленина, 1",
+    )
+    later(now, 4 * 60 + 61)  # an hour after its end, nobody reported it
+    clocks.sweep()
+    visit.refresh_from_db()
+    assert visit.state == AppointmentState.MISSED
+    assert Failure.objects.get(kind="appointment_missed").person == cast.bob
+    assert Escalation.objects.get(deadline__appointment=visit).recipient == cast.alice
+    proposal = visit.replaced_by
+    assert proposal.state == AppointmentState.SCHEDULED
+    assert proposal.starts_at > clock.now()
+    letter = OutboxMessage.objects.get(dedupe_key=f"appointment:{visit.pk}:missed")
+    assert letter.to_email == "dave@customer.test"
+
+
+def test_a_kept_appointment_records_nothing(cast: Cast, now: time_machine.Coordinates) -> None:
+    case = cast.open_case()
+    visit = clocks.schedule_appointment(
+        case.pk,
+        actor=cast.bob,
+        staff=cast.bob,
+        starts_at=MONDAY_10 + dt.timedelta(hours=1),
+        ends_at=MONDAY_10 + dt.timedelta(hours=2),
+    )
+    later(now, 125)
+    clocks.report_appointment(visit.pk, actor=cast.bob, kept=True)
+    later(now, 600)
+    assert clocks.sweep() == 0
+    assert not Failure.objects.exists()
+
+
+def test_a_broken_promise_is_registered_and_escalated(
+    cast: Cast, now: time_machine.Coordinates
+) -> None:
+    case = cast.open_case()
+    promise = clocks.make_promise(
+        case.pk, actor=cast.bob, text="Перезвоню до 12:00", due_at=MONDAY_10 + dt.timedelta(hours=2)
+    )
+    later(now, 121)
+    clocks.sweep()
+    promise.refresh_from_db()
+    assert promise.state == PromiseState.BROKEN
+    assert Failure.objects.get(kind="promise_broken").person == cast.bob
+    assert Escalation.objects.filter(deadline__promise=promise).exists()
+
+
+def test_sweeping_twice_or_claiming_twice_never_doubles_an_effect(
+    cast: Cast, sla: SlaPolicy, now: time_machine.Coordinates
+) -> None:
+    case = cast.open_case()
+    later(now, 61)
+    deadline = first_response(case)
+    assert clocks.claim_deadline(deadline.pk, clock.now())
+    assert not clocks.claim_deadline(deadline.pk, clock.now())  # a second worker loses
+    assert clocks.breach(deadline.pk) == 1
+    assert clocks.breach(deadline.pk) == 0  # a redelivered task does nothing
+    assert clocks.sweep() == 0
+    assert Escalation.objects.filter(deadline=deadline).count() == 1
+    assert Failure.objects.filter(kind="sla_first_response").count() == 1
+    assert OutboxMessage.objects.filter(kind=OutboxKind.NOTIFICATION).count() == 1

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class FailuresConfig(AppConfig):
+    name = "pomogu.failures"
+    label = "failures"
+    verbose_name = _("Failure register")
+
+    def ready(self) -> None:
+        from pomogu.failures.services import check_configuration
+
+        # Bad POMOGU_TIER_VALUES or POMOGU_FAILURE_RISK_SHARE stop the desk from starting.
+        check_configuration()
