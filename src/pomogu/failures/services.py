@@ -272,3 +272,23 @@ def totals(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         minutes += row["minutes_lost"]
         money += row["money_at_risk"]
     return {"count": count, "minutes_lost": minutes, "money_at_risk": money.quantize(CENT)}
+
+
+def on_event(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    """Case events that are failures in themselves (same transaction as the event). Missed
+    deadlines and declined handoffs are recorded by ``clocks``; anger by ``triage.attention``."""
+    if not created or raw:
+        return
+    from pomogu.cases.choices import EventKind
+
+    if instance.kind == EventKind.REOPENED:
+        case = instance.case
+        data = instance.data if isinstance(instance.data, dict) else {}
+        record(
+            FailureKind.REOPENED,
+            key=f"reopened:event:{instance.pk}",
+            case=case,
+            person=case.owner,
+            detail={"reason": data.get("reason", ""), "count": data.get("count")},
+            summary=_("Reopened: %(reason)s") % {"reason": data.get("reason", "")},
+        )

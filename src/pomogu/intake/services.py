@@ -491,7 +491,7 @@ def acknowledge(case: Case, *, inbound: InboundMessage, parsed: ParsedMail) -> b
                 % {"address": inbound.mailbox.address}  # type: ignore[union-attr]
             )
         lines += [
-            _("You will have an answer within %(hours)s working hours.") % {"hours": hours},
+            _answer_promise(case, hours),
             _("To add anything, just reply to this message."),
         ]
         body = "\n".join(lines) + "\n"
@@ -513,6 +513,29 @@ def acknowledge(case: Case, *, inbound: InboundMessage, parsed: ParsedMail) -> b
     except IntegrityError:
         return False  # already acknowledged: one per case
     return True
+
+
+def _answer_promise(case: Case, hours: int) -> str:
+    """When the customer will hear from us: the first-response deadline of the case's SLA
+    (R4), in the customer's time zone; without a policy, the configured promise in hours."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from django.utils import formats
+
+    from pomogu.clocks.services import expected_answer_by
+
+    due = expected_answer_by(case)
+    if due is None:
+        return _("You will have an answer within %(hours)s working hours.") % {"hours": hours}
+    try:
+        zone = ZoneInfo(case.customer.time_zone or settings.TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo(settings.TIME_ZONE)
+    local = due.astimezone(zone)
+    return _("You will have an answer by %(when)s (%(zone)s).") % {
+        "when": formats.date_format(local, "DATETIME_FORMAT"),
+        "zone": local.tzname() or zone.key,
+    }
 
 
 def _record_bounce(inbound: InboundMessage, parsed: ParsedMail, verp_id: int | None) -> None:

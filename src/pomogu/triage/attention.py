@@ -68,6 +68,16 @@ def notice(case: Case, message: Message) -> Anger:
         )
         case.priority = wanted
         Case.objects.filter(pk=case.pk).update(priority=wanted)
+    from pomogu.failures.services import record
+
+    record(
+        "anger",
+        key=f"anger:message:{message.pk}",
+        case=case,
+        person=case.owner,
+        detail={"message_id": message.pk, "score": anger.score, "reasons": message.anger_reasons},
+        summary=_("The customer wrote angrily (score %(score).2f)") % {"score": anger.score},
+    )
     lead = None
     if anger.score >= notify_at:
         lead = lead_for(case)

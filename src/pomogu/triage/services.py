@@ -219,6 +219,21 @@ def learn_from_team_change(
     RoutingFeedback.objects.create(
         case=case, kind=FeedbackKind.CORRECTED, team=to_team, actor=actor
     )
+    decision = RoutingDecision.objects.filter(case=case).select_related("team").first()
+    if decision is not None and decision.team_id == from_team.pk and not decision.needs_person:
+        # The first routing sent the request to the wrong team (R8): recorded once per case.
+        from pomogu.failures.services import record
+
+        record(
+            "misrouted",
+            key=f"misrouted:case:{case.pk}",
+            case=case,
+            team=from_team,
+            person=actor,
+            detail={"from": from_team.slug, "to": to_team.slug, "source": decision.source},
+            summary=_("Routed to %(from)s, but it belonged to %(to)s")
+            % {"from": from_team.name, "to": to_team.name},
+        )
     RoutingDecision.objects.filter(case=case, needs_person=True).update(
         needs_person=False, settled_by=actor, settled_at=clock.now()
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -352,3 +353,50 @@ def test_sweeping_twice_or_claiming_twice_never_doubles_an_effect(
     assert Escalation.objects.filter(deadline=deadline).count() == 1
     assert Failure.objects.filter(kind="sla_first_response").count() == 1
     assert OutboxMessage.objects.filter(kind=OutboxKind.NOTIFICATION).count() == 1
+
+
+def test_the_acknowledgement_tells_the_customer_when_to_expect_an_answer(
+    cast: Cast, sla: SlaPolicy, now: time_machine.Coordinates
+) -> None:
+    from pomogu.intake.models import Mailbox
+    from pomogu.intake.services import receive
+
+    box = Mailbox.objects.create(name="Support", address="support@desk.test", team=cast.support)
+    raw = (
+        b"From: Dave <dave@customer.test>\r\nTo: support@desk.test\r\nSubject: Internet\r\n"
+        b"Message-ID: <sla-1@customer.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        b"My internet is down since this morning.\r\n"
+    )
+    receive(
+        raw,
+        mailbox=box,
+        recipient="support@desk.test",
+        envelope_from="dave@customer.test",
+        source="lmtp",
+    )
+    ack = OutboxMessage.objects.get(kind=OutboxKind.ACKNOWLEDGEMENT)
+    # Opened at 10:00 Moscow time with a 60-minute first-response target.
+    assert "You will have an answer by" in ack.body
+    assert "Nov. 23, 2026, 11 a.m. (MSK)" in ack.body
+
+
+def test_the_case_page_shows_the_clocks_and_the_lead_acknowledges_there(
+    cast: Cast, sla: SlaPolicy, now: time_machine.Coordinates, client: Any
+) -> None:
+    from django.urls import reverse
+
+    from pomogu.core.testing import PASSWORD
+
+    case = cast.open_case()
+    later(now, 61)
+    clocks.sweep()
+    escalation = Escalation.objects.get(deadline=first_response(case))
+    assert client.login(username="alice", password=PASSWORD)
+    page = client.get(reverse("desk:case", kwargs={"number": case.number})).content.decode()
+    assert "clock--overdue" in page
+    url = reverse("desk:acknowledge_escalation", kwargs={"escalation_id": escalation.pk})
+    assert url in page
+    assert client.post(url).status_code == 302
+    escalation.refresh_from_db()
+    assert escalation.state == EscalationState.ACKNOWLEDGED
+    assert not Notification.objects.filter(recipient=cast.alice, read_at__isnull=True).exists()
