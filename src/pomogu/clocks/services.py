@@ -404,6 +404,30 @@ def _close_breach(deadline: Deadline) -> None:
             failure.save(update_fields=["minutes_lost", "detail"])
 
 
+def backfill(case: Case) -> int:
+    """Start the SLA clocks an existing case should have, from its own history (after an
+    import, or when the first policy is configured). Returns how many clocks it started."""
+    from pomogu.cases.choices import ACTIVE_STATES, MessageKind
+
+    if case.state not in ACTIVE_STATES:
+        return 0
+    started = 0
+    if case.first_response_at is None:
+        started += start_sla(case, DeadlineKind.FIRST_RESPONSE, case.created_at) is not None
+    started += start_sla(case, DeadlineKind.RESOLUTION, case.created_at) is not None
+    last_reply = (
+        case.messages.filter(kind=MessageKind.REPLY).order_by("-created_at").first()
+        if case.first_response_at is not None
+        else None
+    )
+    last_word = case.last_customer_message_at
+    if last_reply is not None and last_word is not None and last_word > last_reply.created_at:
+        started += start_sla(case, DeadlineKind.NEXT_RESPONSE, last_word) is not None
+    if case.state == "waiting_customer":
+        pause(case)
+    return started
+
+
 def expected_answer_by(case: Case) -> dt.datetime | None:
     """When the customer can expect an answer: the earliest running response clock."""
     deadline = (
@@ -498,6 +522,11 @@ def breach(deadline_id: int) -> int:
     deadline.breached_at = now
     deadline.save(update_fields=["state", "breached_at"])
     kind = DeadlineKind(deadline.kind)
+    # Business minutes already lost when the sweep notices (more when it ran late); the final
+    # figure is written when the deadline is finally kept (_close_breach).
+    lost = max(
+        business_calendar(deadline.calendar).business_minutes_between(deadline.due_at, now), 0
+    )
     failure = _record_failure(
         BREACH_FAILURE[kind],
         key=f"deadline:{deadline.pk}:breach",
@@ -505,6 +534,7 @@ def breach(deadline_id: int) -> int:
         team=deadline.team,
         person=deadline.responsible,
         at=deadline.due_at,
+        minutes_lost=round(lost, 1),
         detail={
             "deadline_id": deadline.pk,
             "target": kind.value,

@@ -148,9 +148,58 @@ def _build(password: str) -> str:
     Team.objects.update(created_at=long_ago)
     Organisation.objects.update(created_at=long_ago)
     Customer.objects.update(created_at=long_ago)
+    _clocks(staff, teams)
     # The router learns from the teams' typical requests and the demo's history (R1).
     triage.train(reason="demo data")
     return people.create_token(staff[ADMIN_USERNAME], name="demo")
+
+
+def _clocks(staff: dict[str, User], teams: dict[str, Team]) -> None:
+    """Moscow office hours with Russian holidays, SLA targets, an escalation chain ending at
+    the head of service; then the clocks the demo's open cases should have. The background
+    runner then finds what is overdue, escalates it and fills the failure register (R4, R8)."""
+    from pomogu.clocks import services as clocks
+    from pomogu.clocks.models import (
+        Calendar,
+        EscalationChain,
+        EscalationLevel,
+        LevelTarget,
+        SlaPolicy,
+    )
+
+    office = Calendar.objects.create(
+        name="Москва, рабочие дни 9–18",
+        config={
+            "timezone": "Europe/Moscow",
+            "hours": {day: [["09:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+            "country": "RU",
+        },
+        is_default=True,
+    )
+    SlaPolicy.objects.create(
+        name="Обычные обращения / standard",
+        calendar=office,
+        first_response_minutes=4 * 60,
+        next_response_minutes=8 * 60,
+        resolution_minutes=3 * 9 * 60,
+    )
+    SlaPolicy.objects.create(
+        name="Срочные / urgent",
+        priority=4,
+        calendar=office,
+        first_response_minutes=60,
+        next_response_minutes=2 * 60,
+        resolution_minutes=9 * 60,
+    )
+    chain = EscalationChain.objects.create(team=None, head=staff["o.volkova"])
+    EscalationLevel.objects.create(
+        chain=chain, position=1, target=LevelTarget.TEAM_LEAD, ack_minutes=60
+    )
+    EscalationLevel.objects.create(
+        chain=chain, position=2, target=LevelTarget.HEAD, ack_minutes=120
+    )
+    for case in Case.objects.select_related("customer", "team", "owner").order_by("id"):
+        clocks.backfill(case)
 
 
 def _play(
