@@ -93,6 +93,26 @@ class ContractorTaskForm(forms.Form):
     )
 
 
+class PromiseForm(forms.Form):
+    text = forms.CharField(label=_("What you promised"), max_length=500)
+    due_at = forms.DateTimeField(
+        label=_("By"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+
+class AppointmentForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=[("visit", _("Visit")), ("call", _("Call"))], initial="visit"
+    )
+    starts_at = forms.DateTimeField(
+        label=_("Starts"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    minutes = forms.IntegerField(label=_("Minutes"), min_value=5, max_value=24 * 60, initial=60)
+    place = forms.CharField(label=_("Where or which number"), max_length=300, required=False)
+
+
 class FinishTaskForm(forms.Form):
     outcome = forms.CharField(label=_("Outcome"), widget=forms.Textarea(attrs={"rows": 2}))
     cancelled = forms.BooleanField(label=_("The task was cancelled"), required=False)

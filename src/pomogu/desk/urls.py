@@ -42,6 +42,18 @@ urlpatterns = [
         name="cancel_handoff",
     ),
     path("cases/<int:number>/tasks/", views.add_task, name="add_task"),
+    path("cases/<int:number>/promises/", views.add_promise, name="add_promise"),
+    path(
+        "cases/<int:number>/promises/<int:promise_id>/kept/",
+        views.keep_promise,
+        name="keep_promise",
+    ),
+    path("cases/<int:number>/appointments/", views.add_appointment, name="add_appointment"),
+    path(
+        "cases/<int:number>/appointments/<int:appointment_id>/report/",
+        views.report_appointment,
+        name="report_appointment",
+    ),
     path("cases/<int:number>/tasks/<int:task_id>/finish/", views.finish_task, name="finish_task"),
     path("cases/<int:number>/resolve/", views.resolve, name="resolve"),
     path("cases/<int:number>/reopen/", views.reopen, name="reopen"),

@@ -53,15 +53,18 @@ from pomogu.cases.choices import (
     Resolution,
 )
 from pomogu.cases.models import Case, Handoff, Message, Notification, TimelineEvent
+from pomogu.clocks.models import Appointment, Promise
 from pomogu.core import clock
 from pomogu.core.errors import DomainError, NotFound
 from pomogu.desk.forms import (
+    AppointmentForm,
     ContractorTaskForm,
     DeclineForm,
     FinishTaskForm,
     HandoffForm,
     NewCaseForm,
     NoteForm,
+    PromiseForm,
     ReopenForm,
     ReplyForm,
     ResolveForm,
@@ -493,6 +496,8 @@ def _case_context(
         "handoff_form": lambda: HandoffForm(auto_id="id_handoff_%s"),
         "decline_form": lambda: DeclineForm(auto_id="id_decline_%s"),
         "task_form": lambda: ContractorTaskForm(auto_id="id_task_%s"),
+        "promise_form": lambda: PromiseForm(auto_id="id_promise_%s"),
+        "appointment_form": lambda: AppointmentForm(auto_id="id_appointment_%s"),
         "resolve_form": ResolveForm,
         "reopen_form": lambda: ReopenForm(auto_id="id_reopen_%s"),
     }
@@ -500,6 +505,12 @@ def _case_context(
     context: dict[str, Any] = {
         "case": case,
         "clocks": _clocks_of(case, actor),
+        "promises": list(
+            Promise.objects.filter(case=case).select_related("made_by").order_by("due_at")
+        ),
+        "appointments": list(
+            Appointment.objects.filter(case=case).select_related("staff").order_by("starts_at")
+        ),
         "routing": routing,
         "routing_form": bound.get("routing_form") or RoutingForm(),
         "thread": list(queries.thread_of(case)),
@@ -799,6 +810,89 @@ def add_task(request: HttpRequest, number: int) -> HttpResponse:
 
     form = ContractorTaskForm(request.POST, auto_id="id_task_%s")
     return _run(request, case, form=form, form_name="task_form", region=ACTIONS, action=act)
+
+
+@require_POST
+@login_required
+def add_promise(request: HttpRequest, number: int) -> HttpResponse:
+    """Record what was promised to the customer, by when: a deadline like any other (R4)."""
+    from pomogu.clocks import services as clocks
+
+    actor = _actor(request)
+    case = _visible_case(actor, number)
+
+    def act(data: dict[str, Any]) -> str:
+        clocks.make_promise(case.pk, actor=actor, text=data["text"], due_at=data["due_at"])
+        return _("Promise recorded; it is watched like any deadline.")
+
+    form = PromiseForm(request.POST, auto_id="id_promise_%s")
+    return _run(request, case, form=form, form_name="promise_form", region=ACTIONS, action=act)
+
+
+@require_POST
+@login_required
+def keep_promise(request: HttpRequest, number: int, promise_id: int) -> HttpResponse:
+    from pomogu.clocks import services as clocks
+
+    actor = _actor(request)
+    case = _visible_case(actor, number)
+    if not Promise.objects.filter(case=case, pk=promise_id).exists():
+        raise Http404("No such promise.")
+    try:
+        clocks.keep_promise(promise_id, actor=actor)
+        messages.success(request, _("Promise kept."))
+    except DomainError as error:
+        messages.error(request, error.detail)
+    return HttpResponseRedirect(f"{case_url(case)}#{ACTIONS}")
+
+
+@require_POST
+@login_required
+def add_appointment(request: HttpRequest, number: int) -> HttpResponse:
+    """Book a visit or call with the customer, with the one booking it."""
+    import datetime as dt
+
+    from pomogu.clocks import services as clocks
+
+    actor = _actor(request)
+    case = _visible_case(actor, number)
+
+    def act(data: dict[str, Any]) -> str:
+        clocks.schedule_appointment(
+            case.pk,
+            actor=actor,
+            staff=actor,
+            starts_at=data["starts_at"],
+            ends_at=data["starts_at"] + dt.timedelta(minutes=data["minutes"]),
+            kind=data["kind"],
+            place=data["place"],
+        )
+        return _("Appointment booked.")
+
+    form = AppointmentForm(request.POST, auto_id="id_appointment_%s")
+    return _run(request, case, form=form, form_name="appointment_form", region=ACTIONS, action=act)
+
+
+@require_POST
+@login_required
+def report_appointment(request: HttpRequest, number: int, appointment_id: int) -> HttpResponse:
+    """Kept or missed: a missed one is registered, escalated, and a new time is proposed."""
+    from pomogu.clocks import services as clocks
+
+    actor = _actor(request)
+    case = _visible_case(actor, number)
+    if not Appointment.objects.filter(case=case, pk=appointment_id).exists():
+        raise Http404("No such appointment.")
+    kept = request.POST.get("kept") == "1"
+    try:
+        clocks.report_appointment(appointment_id, actor=actor, kept=kept)
+        if kept:
+            messages.success(request, _("Appointment kept."))
+        else:
+            messages.success(request, _("Recorded as missed; the customer was offered a new time."))
+    except DomainError as error:
+        messages.error(request, error.detail)
+    return HttpResponseRedirect(f"{case_url(case)}#{ACTIONS}")
 
 
 @require_POST

@@ -400,3 +400,48 @@ def test_the_case_page_shows_the_clocks_and_the_lead_acknowledges_there(
     escalation.refresh_from_db()
     assert escalation.state == EscalationState.ACKNOWLEDGED
     assert not Notification.objects.filter(recipient=cast.alice, read_at__isnull=True).exists()
+
+
+def test_promises_and_appointments_from_the_case_page(
+    cast: Cast, now: time_machine.Coordinates, client: Any
+) -> None:
+    from django.urls import reverse
+
+    from pomogu.clocks.models import Appointment, Promise
+    from pomogu.core.testing import PASSWORD
+
+    case = cast.open_case()
+    owner = case.owner
+    assert client.login(username=owner.username, password=PASSWORD)
+    number = {"number": case.number}
+    bad = client.post(reverse("desk:add_promise", kwargs=number), {"text": "", "due_at": ""})
+    assert bad.status_code == 422
+    assert not Promise.objects.exists()
+    client.post(
+        reverse("desk:add_promise", kwargs=number),
+        {"text": "Перезвоню после проверки линии", "due_at": "2026-11-23T15:00"},
+    )
+    promise = Promise.objects.get(case=case)
+    assert promise.due_at == dt.datetime(2026, 11, 23, 15, 0, tzinfo=MOSCOW)
+    assert promise.made_by == owner
+    client.post(
+        reverse("desk:add_appointment", kwargs=number),
+        {"kind": "visit", "starts_at": "2026-11-24T10:00", "minutes": "90", "place": "Ленина, 1"},
+    )
+    visit = Appointment.objects.get(case=case)
+    assert visit.ends_at - visit.starts_at == dt.timedelta(minutes=90)
+    page = client.get(reverse("desk:case", kwargs=number)).content.decode()
+    assert "Перезвоню после проверки линии" in page
+    assert "Ленина, 1" in page
+
+    client.post(
+        reverse("desk:report_appointment", kwargs={**number, "appointment_id": visit.pk}),
+        {"kept": "0"},
+    )
+    visit.refresh_from_db()
+    assert visit.state == AppointmentState.MISSED
+    assert Failure.objects.filter(kind="appointment_missed", case=case).exists()
+    client.post(reverse("desk:keep_promise", kwargs={**number, "promise_id": promise.pk}))
+    promise.refresh_from_db()
+    assert promise.state == PromiseState.KEPT
+    assert not Failure.objects.filter(kind="promise_broken").exists()
