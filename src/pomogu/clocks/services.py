@@ -768,8 +768,7 @@ def acknowledge(escalation_id: int, *, actor: User) -> Escalation:
 
 
 def _notify_escalation(escalation: Escalation, deadline: Deadline) -> None:
-    from pomogu.contact.models import OutboxKind
-    from pomogu.contact.services import enqueue_email
+    from pomogu.contact.services import notify_staff
 
     recipient = escalation.recipient
     case = deadline.case
@@ -803,24 +802,15 @@ def _notify_escalation(escalation: Escalation, deadline: Deadline) -> None:
             _("Open the case: %(url)s") % {"url": f"{settings.SITE_URL}/cases/{case.number}/"}
         )
         body = "\n".join(lines)
-    Notification.objects.create(
-        recipient=recipient,
+    notify_staff(
+        recipient,
         case=case,
         kind="escalation",
         title=title,
         body=body,
         data={"escalation_id": escalation.pk, "deadline_id": deadline.pk},
+        dedupe_key=f"escalation:{escalation.pk}",
     )
-    if recipient.email:
-        enqueue_email(
-            to_email=recipient.email,
-            subject=title,
-            body=body,
-            kind=OutboxKind.NOTIFICATION,
-            case=case,
-            automated=True,
-            dedupe_key=f"escalation:{escalation.pk}",
-        )
 
 
 def _when(moment: dt.datetime | None) -> str:

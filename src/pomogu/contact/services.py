@@ -14,6 +14,7 @@ import logging
 import re
 import smtplib
 import uuid
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -21,9 +22,12 @@ from django.db import transaction
 from django.db.models import Q
 
 from pomogu.cases.choices import EventKind
-from pomogu.cases.models import Case, Message, TimelineEvent
+from pomogu.cases.models import Case, Message, Notification, TimelineEvent
 from pomogu.contact.models import OutboxKind, OutboxMessage, OutboxState
 from pomogu.core import clock
+
+if TYPE_CHECKING:
+    from pomogu.people.models import User
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +77,34 @@ def enqueue_email(
         dedupe_key=dedupe_key,
         next_attempt_at=clock.now(),
     )
+
+
+def notify_staff(
+    recipient: User,
+    *,
+    case: Case,
+    kind: str,
+    title: str,
+    body: str,
+    data: dict[str, Any],
+    dedupe_key: str,
+) -> Notification:
+    """Tell a staff member something about a case: on their "my work" page and, if they have an
+    address, by email (automated, once per ``dedupe_key``). In the caller's transaction."""
+    notification = Notification.objects.create(
+        recipient=recipient, case=case, kind=kind, title=title, body=body, data=data
+    )
+    if recipient.email:
+        enqueue_email(
+            to_email=recipient.email,
+            subject=title,
+            body=body,
+            kind=OutboxKind.NOTIFICATION,
+            case=case,
+            automated=True,
+            dedupe_key=dedupe_key,
+        )
+    return notification
 
 
 def _claim(row_id: int, now: dt.datetime) -> bool:

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from pomogu.cases.choices import EventKind, HandoffState, MessageKind, Priority
-from pomogu.cases.models import Case, Message, Notification, TimelineEvent
+from pomogu.cases.models import Case, Message, TimelineEvent
 from pomogu.core import clock
 from pomogu.triage.anger import Anger, assess
 
@@ -231,26 +231,16 @@ def _quote(body: str, limit: int = 2000) -> str:
 
 
 def _notify(lead: User, case: Case, message: Message, anger: Anger) -> None:
-    from pomogu.contact.models import OutboxKind
-    from pomogu.contact.services import enqueue_email
+    from pomogu.contact.services import notify_staff
 
     with translation.override(lead.language or settings.LANGUAGE_CODE):
         title, body = describe(case, message, anger)
-    Notification.objects.create(
-        recipient=lead,
+    notify_staff(
+        lead,
         case=case,
         kind=NOTIFICATION_KIND,
         title=title,
         body=body,
         data={"message_id": message.pk, "score": anger.score},
+        dedupe_key=f"anger-lead:{message.pk}",
     )
-    if lead.email:
-        enqueue_email(
-            to_email=lead.email,
-            subject=title,
-            body=body,
-            kind=OutboxKind.NOTIFICATION,
-            case=case,
-            automated=True,
-            dedupe_key=f"anger-lead:{message.pk}",
-        )
