@@ -298,8 +298,8 @@ if CELERY_BROKER_URL and not CELERY_BROKER_URL.startswith(("redis://", "rediss:/
         + CELERY_BROKER_URL.split(":")[0]
     )
 # Seconds between two sweeps for due deadlines and escalations (Celery beat); and seconds after
-# which Redis gives the unacknowledged task of a dead worker to another worker (no task runs
-# longer: it is stopped at this limit, and its rows are taken again when their claims expire).
+# which Redis gives the unacknowledged task of a dead worker to another worker (no task runs that
+# long: it is stopped at 90 % of it, and its rows are taken again when their claims expire).
 POMOGU["SWEEP_SECONDS"] = env_int("POMOGU_SWEEP_SECONDS", 5)
 POMOGU["CELERY_VISIBILITY_TIMEOUT"] = env_int("POMOGU_CELERY_VISIBILITY_TIMEOUT", 300)
 for _name in ("SWEEP_SECONDS", "CELERY_VISIBILITY_TIMEOUT"):

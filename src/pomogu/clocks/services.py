@@ -504,7 +504,7 @@ def breach(deadline_id: int) -> int:
     """A deadline passed: record the failure, do what its kind needs, escalate. Re-checks the
     state under a row lock, so a second run (or a deadline met meanwhile) does nothing."""
     deadline = (
-        Deadline.objects.select_for_update()
+        Deadline.objects.select_for_update(of=("self",))
         .select_related("case", "case__customer", "case__owner", "case__team", "team")
         .filter(pk=deadline_id)
         .first()
@@ -707,7 +707,7 @@ def escalate(deadline: Deadline, *, level: int, at: dt.datetime) -> Escalation |
 def move_up(escalation_id: int) -> int:
     """An escalation nobody acknowledged in time goes one level up (and is a failure itself)."""
     escalation = (
-        Escalation.objects.select_for_update()
+        Escalation.objects.select_for_update(of=("self",))
         .select_related("deadline", "deadline__case", "deadline__team", "recipient")
         .filter(pk=escalation_id)
         .first()

@@ -145,7 +145,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _env(path: Path) -> dict[str, str]:
     env = {**os.environ, "POMOGU_DATA_DIR": str(path), "PYTHONUNBUFFERED": "1"}
-    env.pop("DATABASE_URL", None)
+    for name in ("DATABASE_URL", "POMOGU_REDIS_URL", "CELERY_BROKER_URL"):
+        env.pop(name, None)
     return env
 
 
