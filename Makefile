@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test bench install system-deps lint format typecheck migrations-check pytest clean
+.PHONY: demo test bench bench-clocks install system-deps lint format typecheck migrations-check pytest clean
 
 demo: $(STAMP)
 	$(BIN)/pomogu demo
@@ -59,6 +59,12 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/intake/parse_speed.py | tee bench/results/parse_speed.txt
 	$(BIN)/python bench/intake/run.py --pg $(PG_URL) --processes 2 --json bench/results/intake.json
 	$(BIN)/python bench/triage/routing.py | tee bench/results/routing.txt
+	$(BIN)/python bench/triage/anger_bench.py | tee bench/results/anger.txt
+
+# A million cases in PostgreSQL and two Celery workers on Redis: about 10 minutes.
+bench-clocks: $(STAMP)
+	mkdir -p bench/results
+	$(BIN)/python bench/clocks/run.py --pg $(PG_URL)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
