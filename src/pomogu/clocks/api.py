@@ -10,10 +10,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
-from pydantic import ConfigDict
 
 from pomogu.cases import queries
-from pomogu.cases.schemas import TeamRef, UserRef
+from pomogu.cases.schemas import Strict, TeamRef, UserRef
 from pomogu.clocks import services
 from pomogu.clocks.calendar import BusinessCalendar
 from pomogu.clocks.models import (
@@ -30,20 +29,11 @@ from pomogu.clocks.models import (
 from pomogu.core.api_support import actor_of
 from pomogu.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from pomogu.people import services as people
-from pomogu.people.api import resolve_team, resolve_user
+from pomogu.people.api import require_admin, resolve_team, resolve_user
 from pomogu.people.choices import AbsenceKind
 from pomogu.people.models import Absence, Team, User
 
 router = Router(tags=["clocks"])
-
-
-class Strict(Schema):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-def _require_admin(user: User) -> None:
-    if not (user.is_superuser or user.role == "admin"):
-        raise PermissionDenied(_("Only an administrator can change the desk's configuration."))
 
 
 def _checked_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -83,7 +73,7 @@ def list_calendars(request: HttpRequest) -> QuerySet[Calendar]:
 @router.post("/calendars", response={201: CalendarOut}, summary="Create a calendar (admin)")
 @transaction.atomic
 def create_calendar(request: HttpRequest, payload: CalendarIn) -> Status[Calendar]:
-    _require_admin(actor_of(request))
+    require_admin(actor_of(request))
     if Calendar.objects.filter(name=payload.name).exists():
         raise DomainError(_("A calendar with this name exists."), code="calendar_exists")
     if payload.is_default:
@@ -97,7 +87,7 @@ def create_calendar(request: HttpRequest, payload: CalendarIn) -> Status[Calenda
 @router.put("/calendars/{calendar_id}", response=CalendarOut, summary="Change a calendar (admin)")
 @transaction.atomic
 def update_calendar(request: HttpRequest, calendar_id: int, payload: CalendarIn) -> Calendar:
-    _require_admin(actor_of(request))
+    require_admin(actor_of(request))
     calendar = Calendar.objects.filter(pk=calendar_id).first()
     if calendar is None:
         raise NotFound(_("No such calendar."))
@@ -173,14 +163,14 @@ def list_policies(request: HttpRequest) -> QuerySet[SlaPolicy]:
 @router.post("/sla-policies", response={201: PolicyOut}, summary="Create an SLA policy (admin)")
 @transaction.atomic
 def create_policy(request: HttpRequest, payload: PolicyIn) -> Status[SlaPolicy]:
-    _require_admin(actor_of(request))
+    require_admin(actor_of(request))
     return Status(201, _apply_policy(SlaPolicy(), payload))
 
 
 @router.put("/sla-policies/{policy_id}", response=PolicyOut, summary="Change an SLA policy (admin)")
 @transaction.atomic
 def update_policy(request: HttpRequest, policy_id: int, payload: PolicyIn) -> SlaPolicy:
-    _require_admin(actor_of(request))
+    require_admin(actor_of(request))
     policy = SlaPolicy.objects.filter(pk=policy_id).first()
     if policy is None:
         raise NotFound(_("No such SLA policy."))
@@ -240,7 +230,7 @@ def get_chain(request: HttpRequest, team_ref: str) -> EscalationChain:
 @router.put("/escalation-chains/{team_ref}", response=ChainOut, summary="Set a chain (admin)")
 @transaction.atomic
 def put_chain(request: HttpRequest, team_ref: str, payload: ChainIn) -> EscalationChain:
-    _require_admin(actor_of(request))
+    require_admin(actor_of(request))
     team, chain = _chain(team_ref)
     if chain is None:
         chain = EscalationChain.objects.create(team=team)

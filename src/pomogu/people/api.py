@@ -33,7 +33,7 @@ def resolve_user(ref: int | str) -> User:
     return user
 
 
-def _require_admin(user: User) -> None:
+def require_admin(user: User) -> None:
     if not (user.is_superuser or user.role == "admin"):
         raise PermissionDenied(_("Only an administrator can change the desk's configuration."))
 
@@ -51,7 +51,7 @@ def get_team(request: HttpRequest, team_ref: str) -> Team:
 
 @router.post("/teams", response={201: TeamOut}, summary="Create a team (admin)")
 def create_team(request: HttpRequest, payload: TeamIn) -> Status[Team]:
-    _require_admin(actor_of(request))
+    require_admin(actor_of(request))
     if Team.objects.filter(Q(slug=payload.slug) | Q(name=payload.name)).exists():
         raise DomainError(_("A team with this name or short name exists."), code="team_exists")
     lead = resolve_user(payload.lead) if payload.lead is not None else None
