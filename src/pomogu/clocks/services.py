@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
@@ -166,10 +166,7 @@ def _reopened(case: Case, data: dict[str, Any]) -> None:
 
 
 def _closed(case: Case, data: dict[str, Any]) -> None:
-    for deadline in Deadline.objects.filter(case=case).filter(
-        kind__in=SLA_KINDS, state__in=OPEN_DEADLINE_STATES
-    ):
-        _finish(deadline, DeadlineState.CANCELLED)
+    _finish_open(Deadline.objects.filter(case=case, kind__in=SLA_KINDS), DeadlineState.CANCELLED)
 
 
 def _priority(case: Case, data: dict[str, Any]) -> None:
@@ -204,10 +201,7 @@ def _handoff_requested(case: Case, data: dict[str, Any]) -> None:
 
 
 def _handoff_answered(case: Case, data: dict[str, Any]) -> None:
-    for deadline in Deadline.objects.filter(
-        handoff_id=int(data.get("handoff_id") or 0), state__in=OPEN_DEADLINE_STATES
-    ):
-        _finish(deadline, DeadlineState.MET)
+    _finish_open(Deadline.objects.filter(handoff_id=int(data.get("handoff_id") or 0)))
 
 
 def _handoff_declined(case: Case, data: dict[str, Any]) -> None:
@@ -243,10 +237,7 @@ def _contractor_task(case: Case, data: dict[str, Any]) -> None:
 
 
 def _contractor_task_done(case: Case, data: dict[str, Any]) -> None:
-    for deadline in Deadline.objects.filter(
-        contractor_task_id=int(data.get("task_id") or 0), state__in=OPEN_DEADLINE_STATES
-    ):
-        _finish(deadline, DeadlineState.MET)
+    _finish_open(Deadline.objects.filter(contractor_task_id=int(data.get("task_id") or 0)))
 
 
 _HANDLERS: dict[str, Callable[[Case, dict[str, Any]], None]] = {
@@ -360,14 +351,20 @@ def resume(case: Case) -> None:
 
 def meet(case: Case, kinds: tuple[str, ...], *, cancel: bool = False) -> None:
     """The promise was kept (or is moot): running clocks stop; breached ones get their end."""
-    for deadline in Deadline.objects.filter(case=case).filter(
-        kind__in=kinds, state__in=OPEN_DEADLINE_STATES
-    ):
-        _finish(deadline, DeadlineState.CANCELLED if cancel else DeadlineState.MET)
+    _finish_open(
+        Deadline.objects.filter(case=case, kind__in=kinds),
+        DeadlineState.CANCELLED if cancel else DeadlineState.MET,
+    )
     for deadline in Deadline.objects.filter(case=case).filter(
         kind__in=kinds, state=DeadlineState.BREACHED, met_at__isnull=True
     ):
         _close_breach(deadline)
+
+
+def _finish_open(deadlines: QuerySet[Deadline], state: DeadlineState = DeadlineState.MET) -> None:
+    """End every running or paused deadline among ``deadlines`` in ``state``."""
+    for deadline in deadlines.filter(state__in=OPEN_DEADLINE_STATES):
+        _finish(deadline, state)
 
 
 def _finish(deadline: Deadline, state: DeadlineState) -> None:
@@ -377,6 +374,17 @@ def _finish(deadline: Deadline, state: DeadlineState) -> None:
     Escalation.objects.filter(deadline=deadline, state=EscalationState.OPEN).update(
         state=EscalationState.CLOSED
     )
+
+
+def _breach_key(deadline: Deadline) -> str:
+    """The failure register's key of a deadline's breach: one failure per deadline."""
+    return f"deadline:{deadline.pk}:breach"
+
+
+def _mark_breached(deadline: Deadline, now: dt.datetime) -> None:
+    deadline.state = DeadlineState.BREACHED
+    deadline.breached_at = now
+    deadline.save(update_fields=["state", "breached_at"])
 
 
 def _close_breach(deadline: Deadline) -> None:
@@ -393,7 +401,7 @@ def _close_breach(deadline: Deadline) -> None:
         lost = max(
             business_calendar(deadline.calendar).business_minutes_between(deadline.due_at, now), 0.0
         )
-        failure = Failure.objects.filter(key=f"deadline:{deadline.pk}:breach").first()
+        failure = Failure.objects.filter(key=_breach_key(deadline)).first()
         if failure is not None:
             failure.minutes_lost = round(lost, 1)
             failure.detail = {
@@ -518,9 +526,7 @@ def breach(deadline_id: int) -> int:
     ):
         return 0
     case = deadline.case
-    deadline.state = DeadlineState.BREACHED
-    deadline.breached_at = now
-    deadline.save(update_fields=["state", "breached_at"])
+    _mark_breached(deadline, now)
     kind = DeadlineKind(deadline.kind)
     # Business minutes already lost when the sweep notices (more when it ran late); the final
     # figure is written when the deadline is finally kept (_close_breach).
@@ -529,7 +535,7 @@ def breach(deadline_id: int) -> int:
     )
     failure = _record_failure(
         BREACH_FAILURE[kind],
-        key=f"deadline:{deadline.pk}:breach",
+        key=_breach_key(deadline),
         case=case,
         team=deadline.team,
         person=deadline.responsible,
@@ -768,7 +774,7 @@ def acknowledge(escalation_id: int, *, actor: User) -> Escalation:
 
 
 def _notify_escalation(escalation: Escalation, deadline: Deadline) -> None:
-    from pomogu.contact.services import notify_staff
+    from pomogu.contact.services import case_link, notify_staff
 
     recipient = escalation.recipient
     case = deadline.case
@@ -798,9 +804,7 @@ def _notify_escalation(escalation: Escalation, deadline: Deadline) -> None:
             _("Acknowledge it by %(when)s, or it goes up to the next level.")
             % {"when": _when(escalation.ack_due_at)}
         )
-        lines.append(
-            _("Open the case: %(url)s") % {"url": f"{settings.SITE_URL}/cases/{case.number}/"}
-        )
+        lines.append(_("Open the case: %(url)s") % {"url": case_link(case)})
         body = "\n".join(lines)
     notify_staff(
         recipient,
@@ -835,8 +839,9 @@ def _may_see_case(actor: User, case_id: int) -> bool:
 
 
 def _require_case_staff(actor: User, case: Case) -> None:
-    if not _may_see_case(actor, case.pk):
-        raise NotFound(_("No such case."))
+    from pomogu.cases import queries
+
+    queries.get_visible_case(actor, case.pk)  # NotFound when the actor may not see it
 
 
 @transaction.atomic
@@ -907,8 +912,7 @@ def report_appointment(
         appointment.decided_at = clock.now()
         appointment.note = note
         appointment.save(update_fields=["state", "decided_at", "note"])
-        for deadline in appointment.deadlines.filter(state__in=OPEN_DEADLINE_STATES):
-            _finish(deadline, DeadlineState.MET)
+        _finish_open(appointment.deadlines.all())
         TimelineEvent.objects.create(
             case_id=appointment.case_id,
             kind=EventKind.APPOINTMENT_KEPT,
@@ -920,12 +924,10 @@ def report_appointment(
     _appointment_missed(appointment.pk, actor=actor, reported=True, note=note)
     if open_deadline is not None:
         deadline = open_deadline
-        deadline.state = DeadlineState.BREACHED
-        deadline.breached_at = clock.now()
-        deadline.save(update_fields=["state", "breached_at"])
+        _mark_breached(deadline, clock.now())
         _record_failure(
             "appointment_missed",
-            key=f"deadline:{deadline.pk}:breach",
+            key=_breach_key(deadline),
             case=appointment.case,
             team=deadline.team,
             person=appointment.staff,

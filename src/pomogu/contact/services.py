@@ -79,6 +79,11 @@ def enqueue_email(
     )
 
 
+def case_link(case: Case) -> str:
+    """The address of the case's page on the desk, for mail to staff."""
+    return f"{settings.SITE_URL}/cases/{case.number}/"
+
+
 def notify_staff(
     recipient: User,
     *,

@@ -137,13 +137,14 @@ def history_of(case: Case) -> History:
         else:
             unanswered.append(created_at)
     handoffs = list(case.handoffs.values_list("state", flat=True))
+    angry_at = thresholds()[0]
     return History(
         opened_at=case.created_at,
         waited=(clock.now() - unanswered[0]) if unanswered else dt.timedelta(0),
         customer_messages=sum(1 for m in messages if m[0] == MessageKind.INBOUND),
         unanswered=len(unanswered),
         replies=sum(1 for m in messages if m[0] == MessageKind.REPLY),
-        angry_messages=sum(1 for m in messages if m[2] is not None and m[2] >= thresholds()[0]),
+        angry_messages=sum(1 for m in messages if m[2] is not None and m[2] >= angry_at),
         handoffs=len(handoffs),
         declined=sum(1 for s in handoffs if s in (HandoffState.DECLINED, HandoffState.TIMED_OUT)),
         reopened=case.reopen_count,
@@ -206,6 +207,8 @@ def describe(case: Case, message: Message, anger: Anger) -> tuple[str, str]:
         lines.append(
             "  - " + _("angry messages so far: %(count)s") % {"count": history.angry_messages}
         )
+    from pomogu.contact.services import case_link
+
     lines += ["", _("Open the case: %(url)s") % {"url": case_link(case)}]
     return title, "\n".join(lines)
 
@@ -219,10 +222,6 @@ def reason_label(kind: str) -> str:
         "model": _("angry wording (learned model)"),
     }
     return labels.get(kind, kind)
-
-
-def case_link(case: Case) -> str:
-    return f"{settings.SITE_URL}/cases/{case.number}/"
 
 
 def _quote(body: str, limit: int = 2000) -> str:
