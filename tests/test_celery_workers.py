@@ -85,7 +85,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
 
 
 def test_the_sweep_sends_each_due_deadline_once_and_again_when_its_message_is_lost(
-    cast: Cast, sla: SlaPolicy, sent: list[list[int]]
+    cast: Cast, sla: SlaPolicy, sent: list[list[int]], settings: Any
 ) -> None:
     start = timezone.now()
     with time_machine.travel(start, tick=False) as traveller:
@@ -99,8 +99,13 @@ def test_the_sweep_sends_each_due_deadline_once_and_again_when_its_message_is_lo
         assert sorted(pk for batch in sent for pk in batch) == sorted(due)
         # Claimed: the next sweeps leave them alone while their message is on its way.
         assert tasks.sweep_due() == 0
-        # The message was lost (a Redis flush, FT-13): once the claims expire, they go again.
-        traveller.shift(dt.timedelta(seconds=clocks.CLAIM_SECONDS + 1))
+        # The message was lost (a Redis flush, FT-13): once the claims expire, within 60 s by
+        # default, they go again.
+        claim = settings.POMOGU["CLAIM_SECONDS"]
+        assert claim <= 60
+        traveller.shift(dt.timedelta(seconds=claim - 1))
+        assert tasks.sweep_due() == 0
+        traveller.shift(dt.timedelta(seconds=2))
         sent.clear()
         assert tasks.sweep_due() == 3
         # Delivered twice, and once more directly: one breach each.
@@ -141,16 +146,21 @@ def test_one_failing_deadline_does_not_hold_up_the_others_in_its_batch(
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         ids = [cast.open_case().deadlines.get(kind="first_response").pk for _ in range(3)]
         traveller.shift(dt.timedelta(minutes=61))
-        real = clocks.breach
+        real = clocks._breach_failure
 
-        def breach(deadline_id: int) -> int:
-            if deadline_id == ids[1]:
+        def breach_failure(deadline: Deadline, *args: Any) -> Any:
+            if deadline.pk == ids[1]:
                 raise RuntimeError("the database went away")
-            return real(deadline_id)
+            return real(deadline, *args)
 
-        monkeypatch.setattr(clocks, "breach", breach)
+        # The batch's transaction fails as a whole; then each deadline gets its own.
+        monkeypatch.setattr(clocks, "_breach_failure", breach_failure)
         assert tasks.breach_many(ids) == 2
     assert Deadline.objects.get(pk=ids[1]).state == DeadlineState.PENDING  # the next sweep
+    assert not Escalation.objects.filter(deadline_id=ids[1]).exists()
+    for deadline_id in (ids[0], ids[2]):
+        assert Deadline.objects.get(pk=deadline_id).state == DeadlineState.BREACHED
+        assert Escalation.objects.filter(deadline_id=deadline_id, level=1).count() == 1
 
 
 def test_every_runner_step_has_a_periodic_task_on_the_periodic_queue() -> None:

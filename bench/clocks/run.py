@@ -232,7 +232,9 @@ def idle_sweep(runs: int) -> dict[str, Any]:
 
 
 def breach_cost(count: int) -> dict[str, Any]:
-    """What one breach costs in one process, without Celery: the ceiling of a worker process."""
+    """What a breach costs in one process, without Celery: the ceiling of a worker process.
+    One at a time (``services.breach``, what a direct ``clocks.breach`` task does) and in the
+    sweep's chunks (``services.breach_many``, what ``clocks.breach_many`` does)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -243,17 +245,34 @@ def breach_cost(count: int) -> dict[str, Any]:
     ids = list(
         Deadline.objects.filter(state=DeadlineState.PENDING, kind="first_response")
         .order_by("-id")
-        .values_list("pk", flat=True)[: count + 1]
+        .values_list("pk", flat=True)[: 2 * count + services.CHUNK + 1]
     )
     Deadline.objects.filter(pk__in=ids).update(due_at=clock.now() - dt.timedelta(seconds=1))
-    with CaptureQueriesContext(connection) as queries:
+    one, chunks = ids[1 : count + 1], ids[count + 1 + services.CHUNK :]
+    with CaptureQueriesContext(connection) as single:
         services.breach(ids[0])
+    with CaptureQueriesContext(connection) as batch:
+        services.breach_many(ids[count + 1 : count + 1 + services.CHUNK])
     started = time.perf_counter()
-    for deadline_id in ids[1:]:
+    for deadline_id in one:
         services.breach(deadline_id)
-    ms = (time.perf_counter() - started) * 1000 / count
-    log(f"one breach in one process: {ms:.1f} ms, {len(queries.captured_queries)} statements")
-    return {"deadlines": count, "ms_per_breach": round(ms, 1), "statements": len(queries)}
+    ms_one = (time.perf_counter() - started) * 1000 / len(one)
+    started = time.perf_counter()
+    for start in range(0, len(chunks), services.CHUNK):
+        services.breach_many(chunks[start : start + services.CHUNK])
+    ms_chunked = (time.perf_counter() - started) * 1000 / len(chunks)
+    log(
+        f"one breach, one process: {ms_one:.1f} ms, {len(single)} statements; in chunks of "
+        f"{services.CHUNK}: {ms_chunked:.1f} ms each, {len(batch)} statements per chunk"
+    )
+    return {
+        "deadlines": count,
+        "ms_per_breach_one_at_a_time": round(ms_one, 1),
+        "statements_one_at_a_time": len(single),
+        "chunk": services.CHUNK,
+        "ms_per_breach_in_chunks": round(ms_chunked, 2),
+        "statements_per_chunk": len(batch),
+    }
 
 
 def close_old_escalations() -> int:
@@ -435,7 +454,12 @@ def main() -> None:
         print(f"idle {name}: median {idle[name]['median_ms']} ms, p95 {idle[name]['p95_ms']} ms")
     print(f"partial index used: {idle['partial_index_used']} ({idle['partial_index_size']})")
     cost = results["breach_in_one_process"]
-    print(f"one breach, one process: {cost['ms_per_breach']} ms, {cost['statements']} statements")
+    print(
+        f"one breach, one process: {cost['ms_per_breach_one_at_a_time']} ms, "
+        f"{cost['statements_one_at_a_time']} statements; in chunks of {cost['chunk']}: "
+        f"{cost['ms_per_breach_in_chunks']} ms each, {cost['statements_per_chunk']} statements "
+        "per chunk"
+    )
     print(
         f"{due['due']} due at once, 2 workers x {due['concurrency_per_worker']}: "
         f"all breached in {due['seconds_until_all_breached']} s "

@@ -302,6 +302,9 @@ if CELERY_BROKER_URL and not CELERY_BROKER_URL.startswith(("redis://", "rediss:/
 # long: it is stopped at 90 % of it, and its rows are taken again when their claims expire).
 POMOGU["SWEEP_SECONDS"] = env_int("POMOGU_SWEEP_SECONDS", 5)
 POMOGU["CELERY_VISIBILITY_TIMEOUT"] = env_int("POMOGU_CELERY_VISIBILITY_TIMEOUT", 300)
-for _name in ("SWEEP_SECONDS", "CELERY_VISIBILITY_TIMEOUT"):
+# How long a sweep's claim on a due deadline or escalation holds: if its task is lost (a Redis
+# flush, a dead worker), a later sweep sends the row again after this long (FT-13: within 60 s).
+POMOGU["CLAIM_SECONDS"] = env_int("POMOGU_CLAIM_SECONDS", 60)
+for _name in ("SWEEP_SECONDS", "CELERY_VISIBILITY_TIMEOUT", "CLAIM_SECONDS"):
     if POMOGU[_name] < 1:
         raise ImproperlyConfigured(f"POMOGU_{_name} must be at least 1 second")

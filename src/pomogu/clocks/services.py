@@ -8,11 +8,12 @@ SLA clocks run in business time (``clocks.calendar``). Waiting on the customer p
 resolution and next-response clocks; waiting on a contractor does not (the contractor's task has
 its own deadline, reported apart).
 
-``sweep`` is a background step: it claims due deadlines and unacknowledged escalations with a
-conditional update, then handles each in its own transaction under a row lock, re-checking its
-state. Each effect is unique in the database: one breach failure per deadline
-(``Failure.key``), one escalation per deadline and level. Running it twice, in two processes, or
-again after a crash, never doubles an effect.
+``sweep`` is a background step: it claims due deadlines and unacknowledged escalations (one
+UPDATE over rows locked with ``SKIP LOCKED``), then handles them ``CHUNK`` at a time, each chunk
+in one transaction under row locks, re-checking their state (and one by one if a chunk fails).
+Each effect is unique in the database: one breach failure per deadline (``Failure.key``), one
+escalation per deadline and level. Running it twice, in two processes, or again after a crash,
+never doubles an effect.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CLAIM_SECONDS = 120
 BATCH = 500
+# Deadlines (or escalations) handled in one transaction: a few statements for all of them.
+CHUNK = 25
 MAX_LEVEL = 12  # past the chain's end the top level is repeated, up to this many levels
 
 BREACH_FAILURE = {
@@ -460,117 +462,207 @@ def sweep(now: dt.datetime | None = None, batch: int = BATCH) -> int:
     deadlines and escalations it handled. Safe in any number of processes at once."""
     now = now or clock.now()
     done = 0
-    for deadline_id in due_deadline_ids(now, batch):
-        if claim_deadline(deadline_id, now):
-            done += breach(deadline_id)
-    for escalation_id in due_escalation_ids(now, batch):
-        if claim_escalation(escalation_id, now):
-            done += move_up(escalation_id)
+    # Usually nothing is due: one read of a partial index each, no transaction, no lock.
+    if due_deadline_ids(now, 1):
+        for chunk in _chunks(claim_due_deadlines(now, batch), CHUNK):
+            done += each_in_batch(chunk, breach_many, "deadline")
+    if due_escalation_ids(now, 1):
+        for chunk in _chunks(claim_due_escalations(now, batch), CHUNK):
+            done += each_in_batch(chunk, move_up_many, "escalation")
     return done
 
 
-def due_deadline_ids(now: dt.datetime, limit: int = BATCH) -> list[int]:
-    return list(
+def _chunks(ids: list[int], size: int) -> list[list[int]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+def each_in_batch(ids: list[int], handle: Callable[[list[int]], int], what: str) -> int:
+    """Handle ``ids`` in one transaction; if that fails, each in its own, so that one row that
+    cannot be handled does not hold up the others. A row that fails stays due (and keeps its
+    claim): a later sweep takes it again when the claim expires."""
+    try:
+        return handle(ids)
+    except Exception:
+        if len(ids) == 1:
+            log.exception("%s %s failed; it is retried after its claim expires", what, ids[0])
+            return 0
+        log.warning("a batch of %s %ss failed; handling them one by one", len(ids), what)
+    return sum(each_in_batch([row_id], handle, what) for row_id in ids)
+
+
+def _due_deadlines(now: dt.datetime) -> QuerySet[Deadline]:
+    return (
         Deadline.objects.filter(state=DeadlineState.PENDING, due_at__lte=now)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         .order_by("due_at")
-        .values_list("pk", flat=True)[:limit]
     )
 
 
-def due_escalation_ids(now: dt.datetime, limit: int = BATCH) -> list[int]:
-    return list(
+def _due_escalations(now: dt.datetime) -> QuerySet[Escalation]:
+    return (
         Escalation.objects.filter(state=EscalationState.OPEN, ack_due_at__lte=now)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         .order_by("ack_due_at")
-        .values_list("pk", flat=True)[:limit]
     )
+
+
+def due_deadline_ids(now: dt.datetime, limit: int = BATCH) -> list[int]:
+    return list(_due_deadlines(now).values_list("pk", flat=True)[:limit])
+
+
+def due_escalation_ids(now: dt.datetime, limit: int = BATCH) -> list[int]:
+    return list(_due_escalations(now).values_list("pk", flat=True)[:limit])
+
+
+def claim_until(now: dt.datetime) -> dt.datetime:
+    """When a claim taken now expires (``POMOGU_CLAIM_SECONDS``)."""
+    return now + dt.timedelta(seconds=_config("CLAIM_SECONDS"))
+
+
+def claim_due_deadlines(now: dt.datetime, limit: int = BATCH) -> list[int]:
+    """Take up to ``limit`` due deadlines at once: rows another sweep is taking right now are
+    skipped (``FOR UPDATE SKIP LOCKED``), so two sweeps never wait for each other nor take the
+    same row. A claim whose worker died expires and the row can be taken again."""
+    return _claim_due(_due_deadlines(now), now, limit)
+
+
+def claim_due_escalations(now: dt.datetime, limit: int = BATCH) -> list[int]:
+    return _claim_due(_due_escalations(now), now, limit)
+
+
+def _claim_due(due: QuerySet[Any], now: dt.datetime, limit: int) -> list[int]:
+    with transaction.atomic():
+        ids = list(
+            due.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True)[
+                :limit
+            ]
+        )
+        if ids:
+            due.model.objects.filter(pk__in=ids).update(claimed_until=claim_until(now))
+    return ids
 
 
 def claim_deadline(deadline_id: int, now: dt.datetime) -> bool:
-    """Take a due deadline: a conditional UPDATE, so exactly one worker wins; a claim whose
-    worker died expires and the row can be taken again."""
-    return (
-        Deadline.objects.filter(pk=deadline_id, state=DeadlineState.PENDING, due_at__lte=now)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=now + dt.timedelta(seconds=CLAIM_SECONDS))
-        == 1
-    )
+    """Take one due deadline: a conditional UPDATE, so exactly one worker wins."""
+    return _due_deadlines(now).filter(pk=deadline_id).update(claimed_until=claim_until(now)) == 1
 
 
 def claim_escalation(escalation_id: int, now: dt.datetime) -> bool:
     return (
-        Escalation.objects.filter(pk=escalation_id, state=EscalationState.OPEN, ack_due_at__lte=now)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=now + dt.timedelta(seconds=CLAIM_SECONDS))
-        == 1
+        _due_escalations(now).filter(pk=escalation_id).update(claimed_until=claim_until(now)) == 1
     )
 
 
-@transaction.atomic
 def breach(deadline_id: int) -> int:
     """A deadline passed: record the failure, do what its kind needs, escalate. Re-checks the
     state under a row lock, so a second run (or a deadline met meanwhile) does nothing."""
-    deadline = (
-        Deadline.objects.select_for_update(of=("self",))
-        .select_related("case", "case__customer", "case__owner", "case__team", "team")
-        .filter(pk=deadline_id)
-        .first()
-    )
+    return breach_many([deadline_id])
+
+
+@transaction.atomic
+def breach_many(deadline_ids: list[int]) -> int:
+    """``breach`` for several deadlines in one transaction, with a few statements for all of
+    them rather than a score for each. Returns how many it breached."""
     now = clock.now()
-    if (
-        deadline is None
-        or deadline.state != DeadlineState.PENDING
-        or deadline.due_at is None
-        or deadline.due_at > now
-    ):
+    # Only the deadlines are locked (``of``): locking the joined team would make every breach
+    # of a team wait for the one before. Locked in id order, so two runs never deadlock; the
+    # filter is checked again after a wait, so a deadline met meanwhile drops out.
+    deadlines = list(
+        Deadline.objects.select_for_update(of=("self",))
+        .select_related(
+            "case",
+            "case__customer__organisation",
+            "case__owner",
+            "case__team",
+            "team",
+            "responsible",
+        )
+        .filter(pk__in=deadline_ids, state=DeadlineState.PENDING, due_at__lte=now)
+        .order_by("pk")
+    )
+    if not deadlines:
         return 0
-    case = deadline.case
-    _mark_breached(deadline, now)
+    Deadline.objects.filter(pk__in=[d.pk for d in deadlines]).update(
+        state=DeadlineState.BREACHED, breached_at=now
+    )
+    calendars = _Calendars()
+    drafts = []
+    for deadline in deadlines:
+        deadline.state, deadline.breached_at = DeadlineState.BREACHED, now
+        drafts.append(_breach_failure(deadline, calendars.get(deadline.calendar_id), now))
+    recorded = {failure.key for failure in _record_failures(drafts)}
+    # A deadline whose failure an earlier run recorded has had all of it: nothing more to do.
+    missed = [d for d in deadlines if _breach_key(d) in recorded]
+    TimelineEvent.objects.create_many(
+        [
+            TimelineEvent(
+                case=deadline.case,
+                kind=EventKind.DEADLINE_MISSED,
+                data={
+                    "deadline_id": deadline.pk,
+                    "what": deadline.kind,
+                    "due_at": deadline.due_at.isoformat() if deadline.due_at else None,
+                },
+            )
+            for deadline in missed
+        ]
+    )
+    for deadline in missed:
+        if deadline.kind == DeadlineKind.HANDOFF and deadline.handoff_id is not None:
+            _time_out_handoff(deadline)
+        elif deadline.kind == DeadlineKind.APPOINTMENT and deadline.appointment_id is not None:
+            _appointment_missed(deadline.appointment_id, actor=None, reported=False)
+        elif deadline.kind == DeadlineKind.PROMISE and deadline.promise_id is not None:
+            Promise.objects.filter(pk=deadline.promise_id, state=PromiseState.OPEN).update(
+                state=PromiseState.BROKEN, decided_at=now
+            )
+    escalate_many([(deadline, 1) for deadline in missed], at=now)
+    return len(missed)
+
+
+class _Calendars:
+    """Each calendar's arithmetic built once per batch (the default one when none is named)."""
+
+    def __init__(self) -> None:
+        self._built: dict[int | None, BusinessCalendar] = {}
+
+    def get(self, calendar_id: int | None) -> BusinessCalendar:
+        if calendar_id not in self._built:
+            calendar = Calendar.objects.filter(pk=calendar_id).first() if calendar_id else None
+            self._built[calendar_id] = business_calendar(calendar)
+        return self._built[calendar_id]
+
+
+def _breach_failure(deadline: Deadline, calendar: BusinessCalendar, now: dt.datetime) -> Any:
+    from pomogu.failures.services import draft
+
     kind = DeadlineKind(deadline.kind)
+    due_at = deadline.due_at or now
     # Business minutes already lost when the sweep notices (more when it ran late); the final
     # figure is written when the deadline is finally kept (_close_breach).
-    lost = max(
-        business_calendar(deadline.calendar).business_minutes_between(deadline.due_at, now), 0
-    )
-    failure = _record_failure(
+    lost = max(calendar.business_minutes_between(due_at, now), 0)
+    return draft(
         BREACH_FAILURE[kind],
         key=_breach_key(deadline),
-        case=case,
+        case=deadline.case,
         team=deadline.team,
         person=deadline.responsible,
-        at=deadline.due_at,
+        at=due_at,
         minutes_lost=round(lost, 1),
         detail={
             "deadline_id": deadline.pk,
             "target": kind.value,
-            "due_at": deadline.due_at.isoformat(),
+            "due_at": due_at.isoformat(),
             "target_minutes": deadline.target_minutes,
         },
-        summary=_("%(what)s missed (due %(due)s)")
-        % {"what": kind.label, "due": _when(deadline.due_at)},
+        summary=_("%(what)s missed (due %(due)s)") % {"what": kind.label, "due": _when(due_at)},
     )
-    if failure is None:
-        return 0  # already recorded by an earlier run: nothing more to do
-    TimelineEvent.objects.create(
-        case=case,
-        kind=EventKind.DEADLINE_MISSED,
-        data={
-            "deadline_id": deadline.pk,
-            "what": kind.value,
-            "due_at": deadline.due_at.isoformat(),
-        },
-    )
-    if kind == DeadlineKind.HANDOFF and deadline.handoff_id is not None:
-        _time_out_handoff(deadline)
-    elif kind == DeadlineKind.APPOINTMENT and deadline.appointment_id is not None:
-        _appointment_missed(deadline.appointment_id, actor=None, reported=False)
-    elif kind == DeadlineKind.PROMISE and deadline.promise_id is not None:
-        Promise.objects.filter(pk=deadline.promise_id, state=PromiseState.OPEN).update(
-            state=PromiseState.BROKEN, decided_at=now
-        )
-    escalate(deadline, level=1, at=now)
-    return 1
+
+
+def _record_failures(drafts: list[Any]) -> list[Any]:
+    from pomogu.failures.services import record_many
+
+    return record_many(drafts)
 
 
 def _time_out_handoff(deadline: Deadline) -> None:
@@ -613,134 +705,207 @@ def default_head() -> User | None:
     )
 
 
-def _named(target: str, user: User | None, deadline: Deadline, head: User | None) -> User | None:
-    case = deadline.case
-    if target == LevelTarget.OWNER:
-        return case.owner
-    if target == LevelTarget.TEAM_LEAD:
-        return deadline.team.lead or case.team.lead
-    if target == LevelTarget.HEAD:
-        return head
-    return user
+class _Escalator:
+    """Who receives escalations at one moment. Reads each team's chain, the absences and the
+    last resort once, however many escalations it decides."""
 
+    def __init__(self, at: dt.datetime) -> None:
+        from pomogu.people.services import Presence
 
-def present_stand_in(user: User, at: dt.datetime) -> User | None:
-    """The user, or the deputy who stands in for them now; None if nobody in that chain of
-    deputies is present."""
-    from pomogu.people.services import absent_user_ids, stand_in_for
+        self.at = at
+        self.presence = Presence(at)
+        self._chains: dict[int, tuple[list[tuple[str, User | None, int]], User | None]] = {}
+        self._last_resort: dict[int | None, User | None] = {}
+        self._users: dict[int, User | None] = {}
 
-    if not user.is_active:
-        return None
-    stand_in = stand_in_for(user, at)
-    if stand_in.pk in absent_user_ids(at) or not stand_in.is_active:
-        return None
-    return stand_in
+    def chain(self, team: Team) -> tuple[list[tuple[str, User | None, int]], User | None]:
+        if team.pk not in self._chains:
+            self._chains[team.pk] = chain_for(team)
+        return self._chains[team.pk]
 
+    def user(self, user_id: int | None) -> User | None:
+        from pomogu.people.models import User
 
-def someone_present(at: dt.datetime, head: User | None) -> User | None:
-    """The end of every chain: the head's deputy, else any present manager or administrator."""
-    from pomogu.people.models import StaffRole, User
-    from pomogu.people.services import absent_user_ids
+        if user_id is None:
+            return None
+        if user_id not in self._users:
+            self._users[user_id] = User.objects.filter(pk=user_id).first()
+        return self._users[user_id]
 
-    if head is not None:
-        found = present_stand_in(head, at)
-        if found is not None:
-            return found
-    away = absent_user_ids(at)
-    return (
-        User.objects.filter(is_active=True)
-        .filter(Q(role__in=[StaffRole.MANAGER, StaffRole.ADMIN]) | Q(is_superuser=True))
-        .exclude(pk__in=away)
-        .order_by("-role", "id")
-        .first()
-    )
+    def named(
+        self, target: str, user: User | None, deadline: Deadline, head: User | None
+    ) -> User | None:
+        """Who a level of the chain names for this deadline."""
+        case = deadline.case
+        if target == LevelTarget.OWNER:
+            return case.owner
+        if target == LevelTarget.TEAM_LEAD:
+            return self.user(deadline.team.lead_id) or self.user(case.team.lead_id)
+        if target == LevelTarget.HEAD:
+            return head
+        return user
+
+    def someone_present(self, head: User | None) -> User | None:
+        """The end of every chain: the head's deputy, else any present manager or
+        administrator."""
+        from pomogu.people.models import StaffRole, User
+
+        key = head.pk if head is not None else None
+        if key not in self._last_resort:
+            found = self.presence.present_stand_in(head) if head is not None else None
+            if found is None:
+                found = (
+                    User.objects.filter(is_active=True)
+                    .filter(Q(role__in=[StaffRole.MANAGER, StaffRole.ADMIN]) | Q(is_superuser=True))
+                    .exclude(pk__in=self.presence.absent_ids)
+                    .order_by("-role", "id")
+                    .first()
+                )
+            self._last_resort[key] = found
+        return self._last_resort[key]
+
+    def escalation(self, deadline: Deadline, level: int) -> Escalation:
+        """The escalation of ``deadline`` at ``level`` (1-based) or the first level above it
+        whose person (or their deputy) is present. Past the chain's end the top level repeats,
+        and the chain's end is always someone present when anyone senior is."""
+        levels, head = self.chain(deadline.team)
+        recipient: User | None = None
+        intended: User | None = None
+        used = level
+        ack_minutes = levels[-1][2]
+        for index in range(min(level, len(levels)) - 1, len(levels)):
+            target, user, minutes = levels[index]
+            named = self.named(target, user, deadline, head)
+            if named is None:
+                continue
+            found = self.presence.present_stand_in(named)
+            if found is not None:
+                recipient, intended, ack_minutes = found, named, minutes
+                used = max(level, index + 1)
+                break
+        if recipient is None:
+            intended = head or self.named(levels[-1][0], levels[-1][1], deadline, head)
+            recipient = self.someone_present(head) or intended or deadline.case.owner
+            used = max(level, len(levels))
+        return Escalation(
+            deadline=deadline,
+            case=deadline.case,
+            level=used,
+            recipient=recipient,
+            intended=intended if intended is not None and intended.pk != recipient.pk else None,
+            created_at=self.at,
+            ack_due_at=self.at + dt.timedelta(minutes=ack_minutes),
+        )
 
 
 def escalate(deadline: Deadline, *, level: int, at: dt.datetime) -> Escalation | None:
     """Escalate a missed deadline at ``level`` (1-based) or the first level above it whose
     person (or their deputy) is present. Past the chain's end the top level repeats, and the
-    chain's end is always someone present when anyone senior is. Unique per deadline and level."""
-    levels, head = chain_for(deadline.team)
-    if level > MAX_LEVEL:
-        return None
-    recipient: User | None = None
-    intended: User | None = None
-    used = level
-    ack_minutes = levels[-1][2]
-    for index in range(min(level, len(levels)) - 1, len(levels)):
-        target, user, minutes = levels[index]
-        named = _named(target, user, deadline, head)
-        if named is None:
-            continue
-        found = present_stand_in(named, at)
-        if found is not None:
-            recipient, intended, ack_minutes = found, named, minutes
-            used = max(level, index + 1)
-            break
-    if recipient is None:
-        intended = head or _named(levels[-1][0], levels[-1][1], deadline, head)
-        recipient = someone_present(at, head) or intended or deadline.case.owner
-        used = max(level, len(levels))
+    chain's end is always someone present when anyone senior is. Unique per deadline and
+    level: None if that level was escalated already (or the chain is exhausted)."""
+    made = escalate_many([(deadline, level)], at=at)
+    return made[0] if made else None
+
+
+def escalate_many(wanted: list[tuple[Deadline, int]], *, at: dt.datetime) -> list[Escalation]:
+    """``escalate`` for many deadlines at once: one query for what exists, one insert each for
+    the escalations, their events, the notifications and the emails."""
+    escalator = _Escalator(at)
+    drafts: dict[tuple[int, int], Escalation] = {}
+    for deadline, level in wanted:
+        if level <= MAX_LEVEL:
+            escalation = escalator.escalation(deadline, level)
+            drafts.setdefault((deadline.pk, escalation.level), escalation)
+    if not drafts:
+        return []
+    existing = Escalation.objects.filter(deadline_id__in={pk for pk, _level in drafts})
+    for pair in existing.order_by().values_list("deadline_id", "level"):
+        drafts.pop(pair, None)  # this level was already escalated
+    new = list(drafts.values())
     try:
         with transaction.atomic():
-            escalation = Escalation.objects.create(
-                deadline=deadline,
-                case=deadline.case,
-                level=used,
-                recipient=recipient,
-                intended=intended if intended is not None and intended.pk != recipient.pk else None,
-                created_at=at,
-                ack_due_at=at + dt.timedelta(minutes=ack_minutes),
-            )
+            Escalation.objects.bulk_create(new)
     except IntegrityError:
-        return None  # this level was already escalated
-    TimelineEvent.objects.create(
-        case=deadline.case,
-        kind=EventKind.ESCALATED,
-        data={
-            "escalation_id": escalation.pk,
-            "level": used,
-            "to": recipient.username,
-            "instead_of": intended.username if escalation.intended_id and intended else "",
-            "what": deadline.kind,
-        },
+        # Another transaction escalated one of them since we looked: one by one.
+        new = [escalation for escalation in new if _insert_escalation(escalation)]
+    TimelineEvent.objects.create_many(
+        [
+            TimelineEvent(
+                case=escalation.case,
+                kind=EventKind.ESCALATED,
+                data={
+                    "escalation_id": escalation.pk,
+                    "level": escalation.level,
+                    "to": escalation.recipient.username,
+                    "instead_of": escalation.intended.username if escalation.intended else "",
+                    "what": escalation.deadline.kind,
+                },
+            )
+            for escalation in new
+        ]
     )
-    _notify_escalation(escalation, deadline)
-    return escalation
+    _notify_escalations(new)
+    return new
+
+
+def _insert_escalation(escalation: Escalation) -> bool:
+    try:
+        with transaction.atomic():
+            escalation.save(force_insert=True)
+    except IntegrityError:
+        return False
+    return True
+
+
+def move_up(escalation_id: int) -> int:
+    """An escalation nobody acknowledged in time goes one level up (and is a failure itself)."""
+    return move_up_many([escalation_id])
 
 
 @transaction.atomic
-def move_up(escalation_id: int) -> int:
-    """An escalation nobody acknowledged in time goes one level up (and is a failure itself)."""
-    escalation = (
-        Escalation.objects.select_for_update(of=("self",))
-        .select_related("deadline", "deadline__case", "deadline__team", "recipient")
-        .filter(pk=escalation_id)
-        .first()
-    )
+def move_up_many(escalation_ids: list[int]) -> int:
+    """``move_up`` for several escalations in one transaction."""
+    from pomogu.failures.services import draft
+
     now = clock.now()
-    if (
-        escalation is None
-        or escalation.state != EscalationState.OPEN
-        or escalation.ack_due_at > now
-    ):
-        return 0
-    escalation.state = EscalationState.MOVED_UP
-    escalation.save(update_fields=["state"])
-    deadline = escalation.deadline
-    _record_failure(
-        "escalation_unacknowledged",
-        key=f"escalation:{escalation.pk}:unacknowledged",
-        case=deadline.case,
-        team=deadline.team,
-        person=escalation.recipient,
-        at=escalation.ack_due_at,
-        detail={"escalation_id": escalation.pk, "level": escalation.level},
-        summary=_("Escalation (level %(level)s) not acknowledged by %(who)s")
-        % {"level": escalation.level, "who": escalation.recipient.display_name},
+    escalations = list(
+        Escalation.objects.select_for_update(of=("self",))
+        .select_related(
+            "deadline",
+            "deadline__case",
+            "deadline__case__customer__organisation",
+            "deadline__case__owner",
+            "deadline__case__team",
+            "deadline__team",
+            "recipient",
+        )
+        .filter(pk__in=escalation_ids, state=EscalationState.OPEN, ack_due_at__lte=now)
+        .order_by("pk")
     )
-    escalate(deadline, level=escalation.level + 1, at=now)
-    return 1
+    if not escalations:
+        return 0
+    Escalation.objects.filter(pk__in=[e.pk for e in escalations]).update(
+        state=EscalationState.MOVED_UP
+    )
+    drafts = []
+    for escalation in escalations:
+        escalation.state = EscalationState.MOVED_UP
+        drafts.append(
+            draft(
+                "escalation_unacknowledged",
+                key=f"escalation:{escalation.pk}:unacknowledged",
+                case=escalation.deadline.case,
+                team=escalation.deadline.team,
+                person=escalation.recipient,
+                at=escalation.ack_due_at,
+                detail={"escalation_id": escalation.pk, "level": escalation.level},
+                summary=_("Escalation (level %(level)s) not acknowledged by %(who)s")
+                % {"level": escalation.level, "who": escalation.recipient.display_name},
+            )
+        )
+    _record_failures(drafts)
+    escalate_many([(e.deadline, e.level + 1) for e in escalations], at=now)
+    return len(escalations)
 
 
 @transaction.atomic
@@ -773,48 +938,52 @@ def acknowledge(escalation_id: int, *, actor: User) -> Escalation:
     return escalation
 
 
-def _notify_escalation(escalation: Escalation, deadline: Deadline) -> None:
-    from pomogu.contact.services import case_link, notify_staff
+def _notify_escalations(escalations: list[Escalation]) -> None:
+    from pomogu.contact.services import StaffNote, case_link, notify_staff_many
 
-    recipient = escalation.recipient
-    case = deadline.case
-    with translation.override(recipient.language or settings.LANGUAGE_CODE):
-        title = _("Missed: %(what)s on case #%(number)s (escalation level %(level)s)") % {
-            "what": DeadlineKind(deadline.kind).label,
-            "number": case.number,
-            "level": escalation.level,
-        }
-        lines = [
-            _('%(what)s on case #%(number)s "%(subject)s" was due %(due)s.')
-            % {
+    notes = []
+    for escalation in escalations:
+        recipient, deadline = escalation.recipient, escalation.deadline
+        case = deadline.case
+        with translation.override(recipient.language or settings.LANGUAGE_CODE):
+            title = _("Missed: %(what)s on case #%(number)s (escalation level %(level)s)") % {
                 "what": DeadlineKind(deadline.kind).label,
                 "number": case.number,
-                "subject": case.subject,
-                "due": _when(deadline.due_at),
-            },
-            _("Owner: %(owner)s. Team: %(team)s.")
-            % {"owner": case.owner.display_name, "team": deadline.team.name},
-        ]
-        if escalation.intended_id:
+                "level": escalation.level,
+            }
+            lines = [
+                _('%(what)s on case #%(number)s "%(subject)s" was due %(due)s.')
+                % {
+                    "what": DeadlineKind(deadline.kind).label,
+                    "number": case.number,
+                    "subject": case.subject,
+                    "due": _when(deadline.due_at),
+                },
+                _("Owner: %(owner)s. Team: %(team)s.")
+                % {"owner": case.owner.display_name, "team": deadline.team.name},
+            ]
+            if escalation.intended is not None:
+                lines.append(
+                    _("You receive this instead of %(person)s, who is away.")
+                    % {"person": escalation.intended.display_name}
+                )
             lines.append(
-                _("You receive this instead of %(person)s, who is away.")
-                % {"person": escalation.intended.display_name if escalation.intended else ""}
+                _("Acknowledge it by %(when)s, or it goes up to the next level.")
+                % {"when": _when(escalation.ack_due_at)}
             )
-        lines.append(
-            _("Acknowledge it by %(when)s, or it goes up to the next level.")
-            % {"when": _when(escalation.ack_due_at)}
+            lines.append(_("Open the case: %(url)s") % {"url": case_link(case)})
+        notes.append(
+            StaffNote(
+                recipient=recipient,
+                case=case,
+                kind="escalation",
+                title=title,
+                body="\n".join(lines),
+                data={"escalation_id": escalation.pk, "deadline_id": deadline.pk},
+                dedupe_key=f"escalation:{escalation.pk}",
+            )
         )
-        lines.append(_("Open the case: %(url)s") % {"url": case_link(case)})
-        body = "\n".join(lines)
-    notify_staff(
-        recipient,
-        case=case,
-        kind="escalation",
-        title=title,
-        body=body,
-        data={"escalation_id": escalation.pk, "deadline_id": deadline.pk},
-        dedupe_key=f"escalation:{escalation.pk}",
-    )
+    notify_staff_many(notes)
 
 
 def _when(moment: dt.datetime | None) -> str:

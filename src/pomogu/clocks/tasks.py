@@ -1,17 +1,18 @@
 """Celery tasks for deadlines and escalations (R4). They take ids and call the services.
 
 ``clocks.sweep_due`` (every ``POMOGU_SWEEP_SECONDS``) finds due deadlines and unacknowledged
-escalations, claims each (``claim_deadline``, ``claim_escalation``: a conditional UPDATE that
-sets ``claimed_until``) and sends their ids, a few per task, to ``clocks.breach_many`` and
-``clocks.move_up_many``. The claim is the lease of the message in flight: while it holds, no
+escalations, claims them a batch at a time (``claim_due_deadlines``, ``claim_due_escalations``:
+one UPDATE of ``claimed_until`` over rows locked with ``SKIP LOCKED``) and sends their ids,
+``services.CHUNK`` per task, to ``clocks.breach_many`` and ``clocks.move_up_many``, which handle
+a chunk in one transaction. The claim is the lease of the message in flight: while it holds, no
 sweep sends that row again; if the message is lost (a Redis flush, a dead worker), the claim
 expires and a later sweep sends the row again. So the broker never holds the only record.
 ``clocks.breach`` and ``clocks.move_up`` take one id, for a caller other than the sweep; they
 claim the row if it is free, then call the service.
 
-Exactly once comes from the services, not from the claim or the broker: ``breach`` and
-``move_up`` lock the row and re-check its state in their transaction, and their effects are
-unique in the database (``Failure.key``, one escalation per deadline and level, the outbox's
+Exactly once comes from the services, not from the claim or the broker: ``breach_many`` and
+``move_up_many`` lock the rows and re-check their state in their transaction, and their effects
+are unique in the database (``Failure.key``, one escalation per deadline and level, the outbox's
 ``dedupe_key``). A task delivered twice, redelivered after its worker died, or running beside
 the in-process sweep, therefore does nothing the second time.
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from django.conf import settings
 
@@ -32,15 +33,12 @@ from pomogu.core.celery import app
 
 log = logging.getLogger(__name__)
 
-# Ids per task: small enough that a redelivered batch repeats little, big enough that the
-# broker's cost per message does not dominate.
-CHUNK = 10
-# Rows claimed and not yet handled, at most. A claim lasts ``services.CLAIM_SECONDS`` (120 s);
-# a row still queued when its claim expires is sent again (harmless, but wasted work that
+# Rows claimed and not yet handled, at most. A claim lasts ``POMOGU_CLAIM_SECONDS`` (60 s); a
+# row still queued when its claim expires is sent again (harmless, but wasted work that
 # snowballs when the workers are slow). So the sweep keeps no more in flight than slow workers
-# handle within a claim (1,000 needs 8.3 a second), and tops up every period: at most 200 a
-# second with the default 5 s period.
-MAX_IN_FLIGHT = 1000
+# handle within a claim (2,000 in 60 s needs 33 a second; two worker processes on two cores
+# handle over 150), and tops up every period.
+MAX_IN_FLIGHT = 2000
 
 
 def _in_flight(now: dt.datetime) -> int:
@@ -53,41 +51,22 @@ def _in_flight(now: dt.datetime) -> int:
     return deadlines + escalations
 
 
-def _due(
-    first: list[int], find: Callable[[dt.datetime, int], list[int]], now: dt.datetime
-) -> Iterator[int]:
-    """Due ids, batch after batch: a claimed row is not found again, nor one that changed."""
-    ids = first
-    while ids:
-        yield from ids
-        if len(ids) < services.BATCH:
-            return
-        ids = find(now, services.BATCH)
-
-
 def _claim_and_send(
-    due: Iterator[int],
-    claim: Callable[[int, dt.datetime], bool],
+    claim: Callable[[dt.datetime, int], list[int]],
     send: Callable[[list[int]], object],
     now: dt.datetime,
     budget: int,
     stop_at: float,
 ) -> int:
-    """Claim due rows one by one and send them on a few at a time, as soon as they are won."""
+    """Claim due rows a batch at a time and send them on, ``services.CHUNK`` ids per task."""
     sent = 0
-    chunk: list[int] = []
-    for row_id in due:
-        if sent + len(chunk) >= budget or time.monotonic() >= stop_at:
-            break
-        if claim(row_id, now):
-            chunk.append(row_id)
-            if len(chunk) == CHUNK:
-                send(chunk)
-                sent += len(chunk)
-                chunk = []
-    if chunk:
-        send(chunk)
-        sent += len(chunk)
+    while sent < budget and time.monotonic() < stop_at:
+        ids = claim(now, min(services.BATCH, budget - sent))
+        for start in range(0, len(ids), services.CHUNK):
+            send(ids[start : start + services.CHUNK])
+        sent += len(ids)
+        if len(ids) < services.BATCH:
+            break  # nothing more is due
     return sent
 
 
@@ -98,29 +77,19 @@ def sweep_due() -> int:
     now = clock.now()
     # Never sweep for longer than the period: the next sweep goes on where this one stopped.
     stop_at = time.monotonic() + float(settings.POMOGU["SWEEP_SECONDS"])
-    deadline_ids = services.due_deadline_ids(now)
-    escalation_ids = services.due_escalation_ids(now)
+    deadline_ids = services.due_deadline_ids(now, 1)
+    escalation_ids = services.due_escalation_ids(now, 1)
     if not deadline_ids and not escalation_ids:
         return 0  # the usual case: two scans of partial indexes that find nothing
     budget = MAX_IN_FLIGHT - _in_flight(now)
     sent = 0
-    if budget > 0:
+    if budget > 0 and deadline_ids:
         sent += _claim_and_send(
-            _due(deadline_ids, services.due_deadline_ids, now),
-            services.claim_deadline,
-            lambda ids: breach_many.delay(ids),
-            now,
-            budget,
-            stop_at,
+            services.claim_due_deadlines, breach_many.delay, now, budget, stop_at
         )
-    if budget - sent > 0:
+    if budget - sent > 0 and escalation_ids:
         sent += _claim_and_send(
-            _due(escalation_ids, services.due_escalation_ids, now),
-            services.claim_escalation,
-            lambda ids: move_up_many.delay(ids),
-            now,
-            budget - sent,
-            stop_at,
+            services.claim_due_escalations, move_up_many.delay, now, budget - sent, stop_at
         )
     if sent:
         log.info("sweep sent %s due deadlines and escalations to the workers", sent)
@@ -140,18 +109,6 @@ def _move_up(escalation_id: int) -> int:
     return services.move_up(escalation_id)
 
 
-def _each(ids: list[int], handle: Callable[[int], int], what: str) -> int:
-    """Handle each id in its own transaction; one failing does not hold up the others."""
-    done = 0
-    for row_id in ids:
-        try:
-            done += handle(row_id)
-        except Exception:
-            # The row stays due (and keeps its claim): a later sweep sends it again.
-            log.exception("%s %s failed; it is retried after its claim expires", what, row_id)
-    return done
-
-
 @app.task(name="clocks.breach")
 def breach(deadline_id: int) -> int:
     """A deadline passed: record the failure and escalate (``services.breach``). Safe to
@@ -163,7 +120,7 @@ def breach(deadline_id: int) -> int:
 def breach_many(deadline_ids: list[int]) -> int:
     """``clocks.breach`` for a few deadlines the sweep claimed and sent. Safe to re-run, for
     the same reason; no claim here, the sweep that sent them holds it."""
-    return _each(deadline_ids, services.breach, "deadline")
+    return services.each_in_batch(deadline_ids, services.breach_many, "deadline")
 
 
 @app.task(name="clocks.move_up")
@@ -176,4 +133,4 @@ def move_up(escalation_id: int) -> int:
 @app.task(name="clocks.move_up_many")
 def move_up_many(escalation_ids: list[int]) -> int:
     """``clocks.move_up`` for a few escalations the sweep claimed and sent."""
-    return _each(escalation_ids, services.move_up, "escalation")
+    return services.each_in_batch(escalation_ids, services.move_up_many, "escalation")

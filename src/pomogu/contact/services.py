@@ -14,6 +14,8 @@ import logging
 import re
 import smtplib
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -55,16 +57,42 @@ def enqueue_email(
 ) -> OutboxMessage:
     """Write one outbound email to the outbox. Call inside the transaction of the change that
     causes it, so both commit or neither does. Must be called in a transaction."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("enqueue_email must run inside the transaction of its cause")
+    _require_transaction()
+    row = outbox_row(
+        to_email=to_email,
+        subject=subject,
+        body=body,
+        kind=kind,
+        case=case,
+        message=message,
+        automated=automated,
+        dedupe_key=dedupe_key,
+        headers=headers,
+    )
+    row.save(force_insert=True)
+    return row
+
+
+def outbox_row(
+    *,
+    to_email: str,
+    subject: str,
+    body: str,
+    kind: OutboxKind,
+    case: Case | None = None,
+    message: Message | None = None,
+    automated: bool = False,
+    dedupe_key: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> OutboxMessage:
+    """The outbox row ``enqueue_email`` writes, not yet saved: for writing many at once."""
     all_headers = dict(headers or {})
     if automated:
         # RFC 3834: our own automated mail says so, so that other systems do not answer it.
         all_headers.setdefault("Auto-Submitted", "auto-replied")
         # Exchange and Outlook: do not answer this with an out-of-office or other auto-reply.
         all_headers.setdefault("X-Auto-Response-Suppress", "All")
-    message_id = new_message_id()
-    return OutboxMessage.objects.create(
+    return OutboxMessage(
         case=case,
         message=message,
         kind=kind,
@@ -73,10 +101,15 @@ def enqueue_email(
         subject=subject,
         body=body,
         headers=all_headers,
-        rfc_message_id=message_id,
+        rfc_message_id=new_message_id(),
         dedupe_key=dedupe_key,
         next_attempt_at=clock.now(),
     )
+
+
+def _require_transaction() -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("enqueue_email must run inside the transaction of its cause")
 
 
 def case_link(case: Case) -> str:
@@ -96,20 +129,55 @@ def notify_staff(
 ) -> Notification:
     """Tell a staff member something about a case: on their "my work" page and, if they have an
     address, by email (automated, once per ``dedupe_key``). In the caller's transaction."""
-    notification = Notification.objects.create(
-        recipient=recipient, case=case, kind=kind, title=title, body=body, data=data
+    note = StaffNote(recipient, case, kind, title, body, data, dedupe_key)
+    return notify_staff_many([note])[0]
+
+
+@dataclass(frozen=True)
+class StaffNote:
+    """One ``notify_staff`` call, for ``notify_staff_many``."""
+
+    recipient: User
+    case: Case
+    kind: str
+    title: str
+    body: str
+    data: dict[str, Any]
+    dedupe_key: str
+
+
+def notify_staff_many(notes: Sequence[StaffNote]) -> list[Notification]:
+    """``notify_staff`` for many at once: one insert of notifications and one of emails."""
+    _require_transaction()
+    notifications = Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient=note.recipient,
+                case=note.case,
+                kind=note.kind,
+                title=note.title,
+                body=note.body,
+                data=note.data,
+            )
+            for note in notes
+        ]
     )
-    if recipient.email:
-        enqueue_email(
-            to_email=recipient.email,
-            subject=title,
-            body=body,
+    emails = [
+        outbox_row(
+            to_email=note.recipient.email,
+            subject=note.title,
+            body=note.body,
             kind=OutboxKind.NOTIFICATION,
-            case=case,
+            case=note.case,
             automated=True,
-            dedupe_key=dedupe_key,
+            dedupe_key=note.dedupe_key,
         )
-    return notification
+        for note in notes
+        if note.recipient.email
+    ]
+    if emails:
+        OutboxMessage.objects.bulk_create(emails)
+    return notifications
 
 
 def _claim(row_id: int, now: dt.datetime) -> bool:

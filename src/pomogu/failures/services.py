@@ -28,7 +28,7 @@ from pomogu.failures.models import Failure, FailureKind
 
 if TYPE_CHECKING:
     from pomogu.cases.models import Case
-    from pomogu.people.models import Team, User
+    from pomogu.people.models import Customer, Team, User
 
 log = logging.getLogger(__name__)
 
@@ -111,15 +111,23 @@ def check_configuration() -> None:
     risk_shares()
 
 
-def money_at_risk(kind: str, tier: str | None) -> Decimal:
-    """The value of the customer's tier times the kind's share. An unknown tier counts as
-    "standard"; no customer at all (a failure without a case) risks nothing measurable."""
-    if tier is None:
+def money_at_risk(kind: str, customer: Customer | None) -> Decimal:
+    """What the customer is worth times the kind's share. A customer is worth their
+    organisation's yearly value when it has one, else the value of their tier (an unknown tier
+    counts as "standard"); no customer at all (a failure without a case) risks nothing
+    measurable."""
+    if customer is None:
         return Decimal("0.00")
-    values = tier_values()
-    value = values.get(tier, values.get(DEFAULT_TIER, Decimal(0)))
     share = risk_shares().get(kind, Decimal(0))
-    return (value * share).quantize(CENT)
+    return (customer_value(customer) * share).quantize(CENT)
+
+
+def customer_value(customer: Customer) -> Decimal:
+    organisation = customer.organisation if customer.organisation_id else None
+    if organisation is not None and organisation.value > 0:
+        return Decimal(organisation.value)
+    values = tier_values()
+    return values.get(customer.tier or DEFAULT_TIER, values.get(DEFAULT_TIER, Decimal(0)))
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -144,10 +152,40 @@ def record(
     ("deadline:17:breach", "handoff:5:declined"): a second call with the same key changes
     nothing and returns None, so a job that finds failures is safe to run again. The team
     defaults to the case's team, the person to its owner, the time to now. Money at risk
-    comes from the customer's tier (``tier_values`` × ``risk_shares``). ``summary`` is one
-    sentence for people; without one, the kind's name in the desk's language is used.
+    is the customer's value (``customer_value``) × the kind's share (``risk_shares``).
+    ``summary`` is one sentence for people; without one, the kind's name in the desk's
+    language is used.
     No other side effects: the caller writes its own timeline event.
     """
+    failure = draft(
+        kind,
+        key=key,
+        case=case,
+        team=team,
+        person=person,
+        at=at,
+        minutes_lost=minutes_lost,
+        detail=detail,
+        summary=summary,
+    )
+    recorded = record_many([failure])
+    return recorded[0] if recorded else None
+
+
+def draft(
+    kind: FailureKind | str,
+    *,
+    key: str,
+    case: Case | None = None,
+    team: Team | None = None,
+    person: User | None = None,
+    at: dt.datetime | None = None,
+    minutes_lost: float = 0.0,
+    detail: Mapping[str, Any] | None = None,
+    summary: str = "",
+) -> Failure:
+    """A failure checked and filled in as ``record`` describes, not yet saved: for
+    ``record_many``."""
     kind = FailureKind(kind)
     if not key or len(key) > KEY_LENGTH:
         raise ValueError(f"a failure key must have 1 to {KEY_LENGTH} characters, got {key!r}")
@@ -155,15 +193,9 @@ def record(
         raise ValueError("a failure's time must be timezone-aware")
     if minutes_lost < 0:
         raise ValueError(f"minutes lost cannot be negative, got {minutes_lost}")
-    if _recorded(key):
-        return None
-
-    tier = None
-    if case is not None:
-        tier = case.customer.tier or DEFAULT_TIER
     if not summary:
         summary = default_summary(kind, case)
-    failure = Failure(
+    return Failure(
         kind=kind,
         key=key,
         case=case,
@@ -171,24 +203,51 @@ def record(
         person_id=person.pk if person is not None else (case.owner_id if case else None),
         occurred_at=at or clock.now(),
         minutes_lost=float(minutes_lost),
-        money_at_risk=money_at_risk(kind, tier),
+        money_at_risk=money_at_risk(kind, case.customer if case is not None else None),
         detail=dict(detail or {}),
         summary=summary[:300],
     )
+
+
+def record_many(failures: Sequence[Failure]) -> list[Failure]:
+    """Record the drafts (``draft``) whose key is not on the register yet, in the caller's
+    transaction, with one query and one insert however many there are. Returns those recorded;
+    a key already there (or twice among the drafts) is recorded once."""
+    fresh: dict[str, Failure] = {}
+    for failure in failures:
+        fresh.setdefault(failure.key, failure)
+    if not fresh:
+        return []
+    for key in _recorded_keys(list(fresh)):
+        del fresh[key]
+    if not fresh:
+        return []
+    new = list(fresh.values())
+    try:
+        with transaction.atomic():
+            Failure.objects.bulk_create(new)
+    except IntegrityError:
+        # Another transaction recorded one of them between our check and our insert: one by
+        # one, so that the others are still recorded.
+        new = [failure for failure in new if _insert(failure)]
+    for failure in new:
+        log.info("failure recorded: %s %s", failure.kind, failure.key)
+    return new
+
+
+def _insert(failure: Failure) -> bool:
     try:
         with transaction.atomic():
             failure.save(force_insert=True)
     except IntegrityError:
-        # Another transaction recorded the same failure between our check and our insert.
-        if _recorded(key):
-            return None
+        if _recorded_keys([failure.key]):
+            return False
         raise
-    log.info("failure recorded: %s %s", kind.value, key)
-    return failure
+    return True
 
 
-def _recorded(key: str) -> bool:
-    return Failure.objects.filter(key=key).exists()
+def _recorded_keys(keys: Sequence[str]) -> set[str]:
+    return set(Failure.objects.filter(key__in=keys).order_by().values_list("key", flat=True))
 
 
 def default_summary(kind: FailureKind, case: Case | None) -> str:

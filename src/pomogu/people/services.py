@@ -232,27 +232,56 @@ def absent_user_ids(at: dt.datetime | None = None) -> set[int]:
     )
 
 
+class Presence:
+    """Who is away at one moment, read in one query: answers "who stands in for X" and "who is
+    away" for any number of people without asking the database again. For a batch of decisions
+    taken at the same moment (the escalations of one sweep)."""
+
+    def __init__(self, at: dt.datetime | None = None) -> None:
+        self.at = at or clock.now()
+        self._absence: dict[int, Absence] = {}
+        absences = (
+            Absence.objects.filter(starts_at__lte=self.at, ends_at__gt=self.at)
+            .select_related("deputy")
+            .order_by("user_id", "-ends_at", "-id")
+        )
+        for absence in absences:
+            self._absence.setdefault(absence.user_id, absence)  # the one that ends last
+
+    @property
+    def absent_ids(self) -> set[int]:
+        return set(self._absence)
+
+    def stand_in_for(self, user: User) -> User:
+        """See ``stand_in_for``."""
+        seen: set[int] = set()
+        current = user
+        while current.pk not in seen:
+            seen.add(current.pk)
+            absence = self._absence.get(current.pk)
+            if absence is None:
+                return current
+            if absence.deputy is None or not absence.deputy.is_active:
+                break
+            current = absence.deputy
+        return user
+
+    def present_stand_in(self, user: User) -> User | None:
+        """The user, or the deputy who stands in for them; None if nobody in that chain of
+        deputies is present."""
+        if not user.is_active:
+            return None
+        stand_in = self.stand_in_for(user)
+        if stand_in.pk in self._absence or not stand_in.is_active:
+            return None
+        return stand_in
+
+
 def stand_in_for(user: User, at: dt.datetime | None = None) -> User:
     """Who answers for ``user`` now: the user if present, else their deputy (following a chain
     of deputies, never looping). If nobody in the chain is present, the user themselves, so that
     an owner is never missing; escalation deals with absence (R4)."""
-    moment = at or clock.now()
-    seen: set[int] = set()
-    current = user
-    while current.pk not in seen:
-        seen.add(current.pk)
-        absence = (
-            Absence.objects.filter(user=current, starts_at__lte=moment, ends_at__gt=moment)
-            .select_related("deputy")
-            .order_by("-ends_at")
-            .first()
-        )
-        if absence is None:
-            return current
-        if absence.deputy is None or not absence.deputy.is_active:
-            break
-        current = absence.deputy
-    return user
+    return Presence(at).stand_in_for(user)
 
 
 def pick_owner(team: Team, at: dt.datetime | None = None) -> User:

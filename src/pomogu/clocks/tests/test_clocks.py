@@ -445,3 +445,120 @@ def test_promises_and_appointments_from_the_case_page(
     promise.refresh_from_db()
     assert promise.state == PromiseState.KEPT
     assert not Failure.objects.filter(kind="promise_broken").exists()
+
+
+def test_a_batch_costs_the_same_few_statements_for_two_deadlines_as_for_twelve(
+    cast: Cast, sla: SlaPolicy, now: time_machine.Coordinates
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ids = [first_response(cast.open_case()).pk for _ in range(14)]
+    later(now, 61)
+    with CaptureQueriesContext(connection) as two:
+        assert clocks.breach_many(ids[:2]) == 2
+    with CaptureQueriesContext(connection) as twelve:
+        assert clocks.breach_many(ids[2:]) == 12
+    assert len(twelve.captured_queries) == len(two.captured_queries) <= 25
+    assert Escalation.objects.filter(deadline_id__in=ids, level=1).count() == 14
+    assert Failure.objects.filter(kind="sla_first_response").count() == 14
+    assert OutboxMessage.objects.filter(dedupe_key__startswith="escalation:").count() == 14
+    assert TimelineEvent.objects.filter(kind=EventKind.ESCALATED).count() == 14
+    # A second delivery of the same batch finds them breached and does nothing.
+    assert clocks.breach_many(ids) == 0
+    assert Escalation.objects.count() == 14
+
+
+def test_one_batch_of_mixed_kinds_and_teams_does_what_each_needs(
+    cast: Cast, sla: SlaPolicy, now: time_machine.Coordinates
+) -> None:
+    # Support's lead is away, Bob stands in; Billing's lead Carol is at work.
+    people.add_absence(
+        cast.alice,
+        starts_at=MONDAY_10 - dt.timedelta(days=1),
+        ends_at=MONDAY_10 + dt.timedelta(days=7),
+        deputy=cast.bob,
+    )
+    slow = cast.open_case(subject="Ответа нет")
+    billing = cast.open_case(team=cast.billing, subject="Счёт", customer=cast.erin)
+    promise = clocks.make_promise(
+        billing.pk,
+        actor=cast.carol,
+        text="Пересчитаю к 11:00",
+        due_at=MONDAY_10 + dt.timedelta(minutes=59),
+    )
+    handed = cast.open_case(subject="Это к биллингу")
+    handoff = cases.request_handoff(
+        handed.pk, actor=handed.owner, to_team=cast.billing, reason="Вопрос оплаты"
+    )
+    later(now, 121)
+    due = clocks.due_deadline_ids(clock.now())
+    assert clocks.breach_many(due) == len(due) >= 4
+
+    first = Escalation.objects.get(deadline=first_response(slow))
+    assert (first.recipient, first.intended) == (cast.bob, cast.alice)
+    promise.refresh_from_db()
+    assert promise.state == PromiseState.BROKEN
+    broken = Escalation.objects.get(deadline__promise=promise)
+    assert (broken.recipient, broken.intended) == (cast.carol, None)
+    assert Handoff.objects.get(pk=handoff.pk).state == HandoffState.TIMED_OUT
+    kinds = set(Failure.objects.values_list("kind", flat=True))
+    assert {"sla_first_response", "promise_broken", "handoff_timed_out"} <= kinds
+    # Every breached deadline has its event, escalation and failure, and nothing twice.
+    for deadline in Deadline.objects.filter(pk__in=due):
+        assert deadline.state == DeadlineState.BREACHED
+        assert Failure.objects.filter(key=f"deadline:{deadline.pk}:breach").count() == 1
+        assert Escalation.objects.filter(deadline=deadline, level=1).count() == 1
+
+
+def test_unacknowledged_escalations_move_up_together(
+    cast: Cast, sla: SlaPolicy, now: time_machine.Coordinates, settings: Any
+) -> None:
+    ids = [first_response(cast.open_case()).pk for _ in range(3)]
+    later(now, 61)
+    assert clocks.sweep() == 3
+    later(now, settings.POMOGU["ESCALATION_ACK_MINUTES"] + 1)
+    level_1 = list(Escalation.objects.filter(deadline_id__in=ids).values_list("pk", flat=True))
+    assert clocks.move_up_many(level_1) == 3
+    assert clocks.move_up_many(level_1) == 0  # delivered twice: nothing more
+    assert Escalation.objects.filter(deadline_id__in=ids, level=2).count() == 3
+    assert set(Escalation.objects.filter(level=2).values_list("recipient", flat=True)) == {
+        cast.mallory.pk  # no chain: the head of service is the first manager
+    }
+    assert Failure.objects.filter(kind="escalation_unacknowledged").count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_skips_rows_another_sweep_is_claiming(
+    cast: Cast, sla: SlaPolicy, now: time_machine.Coordinates
+) -> None:
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: SQLite takes the whole database instead")
+    ids = [first_response(cast.open_case()).pk for _ in range(4)]
+    later(now, 61)
+    locked, release = threading.Event(), threading.Event()
+
+    def other_sweep() -> None:
+        try:
+            with transaction.atomic():
+                list(Deadline.objects.select_for_update().filter(pk=ids[0]))
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_sweep)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        # The locked row is skipped, not waited for.
+        assert sorted(clocks.claim_due_deadlines(clock.now())) == ids[1:]
+        assert clocks.claim_due_deadlines(clock.now()) == []  # claimed rows are not taken again
+    finally:
+        release.set()
+        thread.join(10)
+    assert clocks.claim_due_deadlines(clock.now()) == [ids[0]]

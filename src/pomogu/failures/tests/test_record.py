@@ -65,6 +65,53 @@ def test_the_same_key_records_once_and_changes_nothing(cast: Cast) -> None:
     assert (stored.pk, stored.kind, stored.minutes_lost) == (first.pk, "sla_first_response", 10)
 
 
+def test_record_many_records_each_new_key_once_in_one_insert(cast: Cast) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case = cast.open_case()
+    fail(case, key="deadline:1:breach")
+    drafts = [
+        services.draft(FailureKind.SLA_RESOLUTION, key=key, case=case, minutes_lost=5)
+        for key in ("deadline:1:breach", "deadline:2:breach", "deadline:3:breach")
+    ]
+    drafts.append(services.draft(FailureKind.SLA_RESOLUTION, key="deadline:2:breach", case=case))
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        recorded = services.record_many(drafts)
+    assert [failure.key for failure in recorded] == ["deadline:2:breach", "deadline:3:breach"]
+    assert all(failure.pk for failure in recorded)
+    inserts = [q for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1
+    assert Failure.objects.filter(key="deadline:1:breach").get().kind == "sla_first_response"
+    assert Failure.objects.count() == 3
+
+
+def test_a_lost_race_in_a_batch_still_records_the_others(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = cast.open_case()
+    fail(case, key="deadline:8:breach")
+    # The check before the insert missed deadline:8 (another transaction was committing it):
+    # the batch insert fails, and one by one the others are still recorded.
+    real = services._recorded_keys
+    calls: list[list[str]] = []
+
+    def recorded_keys(keys: list[str]) -> set[str]:
+        calls.append(list(keys))
+        return set() if len(calls) == 1 else real(keys)
+
+    monkeypatch.setattr(services, "_recorded_keys", recorded_keys)
+    drafts = [
+        services.draft(FailureKind.SLA_RESOLUTION, key=f"deadline:{n}:breach", case=case)
+        for n in (7, 8, 9)
+    ]
+    with transaction.atomic():
+        recorded = services.record_many(drafts)
+    assert [failure.key for failure in recorded] == ["deadline:7:breach", "deadline:9:breach"]
+    assert calls[1] == ["deadline:8:breach"]  # the one-by-one insert that lost asked again
+    assert Failure.objects.count() == 3
+
+
 def test_failure_disappears_when_its_callers_transaction_rolls_back(cast: Cast) -> None:
     case = cast.open_case()
     recorded: list[Failure | None] = []
@@ -89,8 +136,8 @@ def test_losing_the_race_for_a_key_leaves_the_callers_transaction_usable(
     fail(case, key="handoff:5:timed_out")
     # Another transaction inserted the key after our check: the check says "not yet", the
     # insert hits the unique constraint, the check after it says "yes".
-    answers = iter([False, True])
-    monkeypatch.setattr(services, "_recorded", lambda key: next(answers))
+    answers = iter([set(), {"handoff:5:timed_out"}])
+    monkeypatch.setattr(services, "_recorded_keys", lambda keys: next(answers))
     with transaction.atomic():
         assert services.record(FailureKind.HANDOFF_TIMED_OUT, key="handoff:5:timed_out") is None
         monkeypatch.undo()
@@ -154,6 +201,21 @@ def test_money_at_risk_is_the_tier_value_times_the_kinds_share(cast: Cast) -> No
     assert left.money_at_risk == Decimal("1000.00")
     sla = fail(vip_case, FailureKind.SLA_FIRST_RESPONSE, key="d")
     assert Failure.objects.get(pk=sla.pk).money_at_risk == Decimal("500.00")
+
+
+def test_an_organisations_yearly_value_wins_over_the_tier(cast: Cast) -> None:
+    from pomogu.people.models import Organisation
+
+    cast.erin.tier = "vip"
+    cast.erin.organisation = Organisation.objects.create(name="ООО Ромашка", value=250_000)
+    cast.erin.save()
+    valued = cast.open_case(customer=cast.erin)
+    assert fail(valued, FailureKind.ANGER, key="a").money_at_risk == Decimal("50000.00")
+    # An organisation without a value set (0) leaves the customer's tier in charge.
+    cast.erin.organisation = Organisation.objects.create(name="ИП Петров")
+    cast.erin.save()
+    unvalued = cast.open_case(customer=cast.erin)
+    assert fail(unvalued, FailureKind.ANGER, key="b").money_at_risk == Decimal("2000.00")
 
 
 def test_an_unknown_tier_counts_as_standard_and_no_case_risks_nothing(cast: Cast) -> None:
