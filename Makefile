@@ -60,6 +60,8 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/intake/run.py --pg $(PG_URL) --processes 2 --json bench/results/intake.json
 	$(BIN)/python bench/triage/routing.py | tee bench/results/routing.txt
 	$(BIN)/python bench/triage/anger_bench.py | tee bench/results/anger.txt
+	$(BIN)/python bench/guard/run.py
+	$(BIN)/python bench/recurrence/run.py
 
 # A million cases in PostgreSQL and two Celery workers on Redis: about 10 minutes.
 bench-clocks: $(STAMP)

@@ -66,6 +66,12 @@ class ApiClient:
     def post(self, path: str, json: Any = None, **extra: Any) -> Any:
         return self._call("post", path, json if json is not None else {}, **extra)
 
+    def put(self, path: str, json: Any = None, **extra: Any) -> Any:
+        return self._call("put", path, json if json is not None else {}, **extra)
+
+    def delete(self, path: str, **extra: Any) -> Any:
+        return self._call("delete", path, **extra)
+
 
 @pytest.fixture
 def api(cast: Cast) -> Any:

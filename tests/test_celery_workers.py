@@ -359,7 +359,9 @@ def test_two_workers_a_kill_and_every_task_twice_breach_each_deadline_exactly_on
         }
         env.pop("CELERY_BROKER_URL", None)
         env.pop("POMOGU_FAULTS", None)
-        worker_a = Worker("a", env, tmp_path)
+        # Worker A is slow (0.2 s per breach task), so it is surely in the middle of some when
+        # it is killed: batches are fast enough that a normal A may have nothing in hand.
+        worker_a = Worker("a", {**env, "POMOGU_FAULTS": "clocks.breach:sleep=0.2"}, tmp_path)
         worker_b = Worker("b", env, tmp_path, "--beat")
         try:
             worker_a.wait_ready()
@@ -437,3 +439,105 @@ def test_two_workers_a_kill_and_every_task_twice_breach_each_deadline_exactly_on
     assert set(received) <= set(message_ids)
     assert max(received.values()) == 1
     assert {mid for mid, state in message_ids.items() if state == OutboxState.SENT} <= set(received)
+
+
+SURVEYS = 40
+
+
+@pytest.mark.skipif(
+    not POSTGRES,
+    reason="two real Celery workers need PostgreSQL: run with DATABASE_URL=postgres://...",
+)
+@pytest.mark.skipif(POSTGRES and not _redis_answers(), reason=f"needs Redis at {REDIS_URL}")
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_and_a_sender_killed_after_the_smtp_answer_send_no_survey_twice(
+    cast: Cast, broker: redis.Redis, quiet_sink: None, tmp_path: Path
+) -> None:
+    """RELIABILITY.md EO-1 and EO-2: surveys due for 40 customers, every survey task sent twice
+    on top of beat's, two workers; worker A's pool process dies after the SMTP server took a
+    survey and before it is marked sent (again for every survey it takes). No survey reaches
+    the relay twice; the ones whose fate is unknown are given up, none is left "sending"."""
+    from pomogu.cases import services as cases
+    from pomogu.contact.models import OutboxKind, Survey, SurveyState
+    from pomogu.core.tasks import send_due_surveys
+    from pomogu.people import services as people
+
+    for n in range(SURVEYS):
+        customer = people.find_or_create_customer(email=f"c{n}@customer.test", name=f"C {n}")
+        case = cases.open_case(
+            customer=customer, team=cast.support, subject=f"Роутер {n}", body="Нет интернета."
+        )
+        cases.add_message(case.pk, actor=case.owner, body="Заменили роутер, всё работает.")
+        cases.resolve(case.pk, actor=case.owner)
+    assert Survey.objects.count() == SURVEYS  # EO-2: one per case, however it was resolved
+    Survey.objects.update(due_at=timezone.now() - dt.timedelta(minutes=1))
+    OutboxMessage.objects.update(state=OutboxState.SENT)  # the agents' replies went out earlier
+    with SmtpSink() as sink:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url_for_subprocesses(),
+            "POMOGU_REDIS_URL": REDIS_URL,
+            "POMOGU_DATA_DIR": str(tmp_path),
+            "POMOGU_RUNNER_INTERVAL": "1",
+            "POMOGU_OUTBOX_CLAIM_SECONDS": "5",  # a dead sender's row is looked at after 5 s
+            "POMOGU_CELERY_VISIBILITY_TIMEOUT": "10",
+            "POMOGU_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "POMOGU_SMTP_PORT": str(sink.port),
+            "POMOGU_LOG_LEVEL": "INFO",
+            # Any hour is fine for this test: no quiet hours.
+            "POMOGU_QUIET_HOURS": "00:00-00:00",
+            "POMOGU_CONTACT_HOLIDAYS": "",
+        }
+        env.pop("CELERY_BROKER_URL", None)
+        env.pop("POMOGU_FAULTS", None)
+        mail = OutboxMessage.objects.filter(kind=OutboxKind.SURVEY)
+        # A starts alone (with beat), so that it surely sends some surveys and dies after each.
+        worker_a = Worker(
+            "a", {**env, "POMOGU_FAULTS": "outbox.after_smtp:kill"}, tmp_path, "--beat"
+        )
+        worker_b: Worker | None = None
+        try:
+            worker_a.wait_ready()
+            with app.connection_for_write(REDIS_URL) as connection:
+                producer = app.amqp.Producer(connection)
+                for _ in range(2):
+                    send_due_surveys.apply_async(producer=producer)
+            _wait(lambda: len(sink.handler.received) >= 3, 120, "A sent no survey", worker_a)
+            worker_b = Worker("b", env, tmp_path)
+            worker_b.wait_ready()
+            _wait(
+                lambda: Survey.objects.filter(state=SurveyState.SENT).count() == SURVEYS,
+                120,
+                "not every survey was handed to the outbox",
+                worker_a,
+                worker_b,
+            )
+            _wait(
+                lambda: (
+                    mail.count() == SURVEYS
+                    and not mail.filter(
+                        state__in=[OutboxState.PENDING, OutboxState.SENDING]
+                    ).exists()
+                ),
+                120,
+                "survey mail still pending or held by a dead sender",
+                worker_a,
+                worker_b,
+            )
+        finally:
+            worker_a.kill()
+            if worker_b is not None:
+                worker_b.stop()
+            wait_until_subprocesses_disconnect(10)
+        received = Counter(message["Message-ID"] for message in sink.handler.received)
+
+    states = dict(mail.values_list("rfc_message_id", "state"))
+    assert len(states) == SURVEYS
+    assert max(received.values()) == 1  # no survey reached the relay twice
+    # A's pool processes died after the relay took a survey: those are "perhaps sent", and
+    # indeed they went out once. Every survey marked sent went out once too.
+    unknown = {mid for mid, state in states.items() if state == OutboxState.UNKNOWN}
+    assert unknown, "worker A never died after an SMTP answer"
+    assert unknown <= set(received)
+    assert {mid for mid, state in states.items() if state == OutboxState.SENT} <= set(received)
+    assert set(states.values()) <= {OutboxState.SENT, OutboxState.UNKNOWN}

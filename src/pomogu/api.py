@@ -6,6 +6,7 @@ from ninja import NinjaAPI
 
 from pomogu.cases.api import router as cases_router
 from pomogu.clocks.api import router as clocks_router
+from pomogu.contact.api import router as contact_router
 from pomogu.core.api_support import BearerToken, install_error_handlers
 from pomogu.failures.api import router as failures_router
 from pomogu.intake.api import router as intake_router
@@ -28,3 +29,4 @@ api.add_router("", intake_router)
 api.add_router("", triage_router)
 api.add_router("", clocks_router)
 api.add_router("", failures_router)
+api.add_router("", contact_router)

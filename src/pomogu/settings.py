@@ -223,6 +223,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 POMOGU: dict[str, Any] = {
     # How many attempts a temporarily failing outbound message gets before it is marked failed.
     "OUTBOX_MAX_ATTEMPTS": env_int("POMOGU_OUTBOX_MAX_ATTEMPTS", 8),
+    # Seconds a sender holds an outbox row it is sending; a row held longer (its sender died)
+    # is sent again (or, for at-most-once mail, given up). Longer than the SMTP timeout.
+    "OUTBOX_CLAIM_SECONDS": env_int("POMOGU_OUTBOX_CLAIM_SECONDS", 300),
     # Seconds between two passes of the background runner (`pomogu demo`, `pomogu worker`).
     "RUNNER_INTERVAL": env_int("POMOGU_RUNNER_INTERVAL", 2),
     # Mail in (R1): the biggest message accepted, and how often IMAP mailboxes are polled.
@@ -258,6 +261,23 @@ POMOGU: dict[str, Any] = {
     # only the kinds it changes (the others keep pomogu.failures.services.DEFAULT_RISK_SHARE).
     "TIER_VALUES": env_str("POMOGU_TIER_VALUES", '{"standard": 1000, "vip": 10000}'),
     "FAILURE_RISK_SHARE": env_str("POMOGU_FAILURE_RISK_SHARE", "{}"),
+    # The contact governor (R6): proactive contacts (surveys, reminders, proactive messages
+    # and calls, incident notices) per customer and per organisation: "count/days"; quiet
+    # hours in the customer's time zone ("from-to", local), and the country whose public
+    # holidays are quiet all day (empty: none). Weekends are always quiet.
+    "CONTACT_BUDGET": env_str("POMOGU_CONTACT_BUDGET", "2/30"),
+    "CONTACT_BUDGET_ORGANISATION": env_str("POMOGU_CONTACT_BUDGET_ORGANISATION", "20/30"),
+    "QUIET_HOURS": env_str("POMOGU_QUIET_HOURS", "21:00-09:00"),
+    "CONTACT_HOLIDAYS": env_str("POMOGU_CONTACT_HOLIDAYS", "RU"),
+    # Surveys (R6): hours the resolution must stand unreopened (counted in working days of the
+    # quiet-hours calendar: 24 means "one working day"), days within which a customer is not
+    # surveyed again, and the rating (1-5) at or below which the team lead hears of it.
+    "SURVEY_DELAY_HOURS": env_int("POMOGU_SURVEY_DELAY_HOURS", 24),
+    "SURVEY_QUIET_DAYS": env_int("POMOGU_SURVEY_QUIET_DAYS", 90),
+    "SURVEY_LOW_RATING": env_int("POMOGU_SURVEY_LOW_RATING", 2),
+    # Recurrence (R5): days after a resolution within which the same problem reopens the case
+    # (a team can set its own).
+    "WARRANTY_DAYS": env_int("POMOGU_WARRANTY_DAYS", 30),
 }
 
 # The region a phone number written without a country code belongs to (ISO 3166 code).

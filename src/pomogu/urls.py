@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from pomogu.api import api
+from pomogu.contact.views import answer as survey_answer
 from pomogu.core.views import healthz
 from pomogu.intake.views import request_form
 
@@ -11,5 +12,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("contact/", request_form, name="request_form"),
+    path("survey/<str:token>/", survey_answer, name="survey"),
     path("", include("pomogu.desk.urls")),
 ]

@@ -6,10 +6,10 @@ shape the answer. No ORM writes here.
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from pomogu.cases import queries, services
+from pomogu.cases import queries, recurrence, services
 from pomogu.cases.choices import Channel, MessageKind, Priority, Resolution
 from pomogu.cases.models import Case, ContractorTask, Handoff, Message, TimelineEvent
 from pomogu.cases.schemas import (
@@ -30,6 +30,7 @@ from pomogu.cases.schemas import (
     ReasonIn,
     ResolveIn,
     StateName,
+    Strict,
 )
 from pomogu.core.api_support import actor_of
 from pomogu.core.errors import NotFound
@@ -124,6 +125,7 @@ def add_message(request: HttpRequest, case_id: int, payload: MessageIn) -> Statu
         body=payload.body,
         kind=MessageKind(payload.kind),
         wait_for_customer=payload.wait_for_customer,
+        override_reason=payload.override_reason,
     )
     return Status(201, Message.objects.select_related("author").get(pk=message.pk))
 
@@ -190,6 +192,55 @@ def resolve(request: HttpRequest, case_id: int, payload: ResolveIn | None = None
         case.pk, actor=actor, resolution=Resolution(payload.resolution), summary=payload.summary
     )
     return queries.case_for_api(actor, case.pk)
+
+
+class RecurrenceIn(Strict):
+    same: bool = Field(..., description="True: the earlier case's problem came back")
+
+
+@router.post(
+    "/cases/{case_id}/recurrence",
+    response=CaseOut,
+    summary="Decide a possible recurrence (R5)",
+    description="A case linked to an earlier one as a possible recurrence: same=true merges it "
+    "into the earlier case, which is reopened and goes back to whoever resolved it (the reopen "
+    "is on the register); same=false removes the link. Returns the case that goes on.",
+)
+def settle_recurrence(request: HttpRequest, case_id: int, payload: RecurrenceIn) -> Case:
+    actor = actor_of(request)
+    case = queries.get_visible_case(actor, case_id)
+    kept = recurrence.settle(case.pk, actor=actor, same=payload.same)
+    return queries.case_for_api(actor, kept.pk)
+
+
+class MergeIn(Strict):
+    into_case_id: int
+
+
+@router.post("/cases/{case_id}/merge", response=CaseOut, summary="Merge into another case")
+def merge(request: HttpRequest, case_id: int, payload: MergeIn) -> Case:
+    actor = actor_of(request)
+    case = queries.get_visible_case(actor, case_id)
+    target = queries.get_visible_case(actor, payload.into_case_id)
+    kept = recurrence.merge(case.pk, into_id=target.pk, actor=actor)
+    return queries.case_for_api(actor, kept.pk)
+
+
+class SplitIn(Strict):
+    message_ids: list[int] = Field(..., min_length=1, max_length=500)
+    subject: str = Field(..., min_length=1, max_length=300)
+
+
+@router.post(
+    "/cases/{case_id}/split", response={201: CaseOut}, summary="Split messages into a new case"
+)
+def split(request: HttpRequest, case_id: int, payload: SplitIn) -> Status[Case]:
+    actor = actor_of(request)
+    case = queries.get_visible_case(actor, case_id)
+    new = recurrence.split(
+        case.pk, message_ids=payload.message_ids, actor=actor, subject=payload.subject
+    )
+    return Status(201, queries.case_for_api(actor, new.pk))
 
 
 @router.post("/cases/{case_id}/reopen", response=CaseOut, summary="Reopen the case")

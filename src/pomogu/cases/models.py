@@ -80,6 +80,17 @@ class Case(models.Model):
     resolution_summary = models.TextField(blank=True, default="")
     closed_at = models.DateTimeField(null=True, blank=True)
     reopen_count = models.PositiveIntegerField(default=0)
+    possible_recurrence_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("An earlier case this one may be the same problem as, for an agent to decide"),
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_cases"
+    )
 
     class Meta:
         verbose_name = _("case")

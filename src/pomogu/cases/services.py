@@ -35,6 +35,7 @@ from pomogu.core.errors import (
     InvariantViolation,
     NotFound,
     PermissionDenied,
+    ReplyGuarded,
 )
 from pomogu.people import services as people
 from pomogu.people.models import Customer, Team, User
@@ -159,6 +160,13 @@ def open_case(
     return case
 
 
+def thanks_only(text: str) -> bool:
+    """A mere thank-you, with nothing to answer (``triage.recurrence.thanks_only``)."""
+    from pomogu.triage.recurrence import thanks_only as only_thanks
+
+    return bool(only_thanks(text))
+
+
 def _record_customer_words(
     case: Case,
     *,
@@ -229,11 +237,13 @@ def add_customer_message(
     message_id: str = "",
     body_html: str = "",
     language: str = "",
+    reopen_reason: str = "",
 ) -> Message:
     """Record a new message from the customer on an existing case.
 
     A case waiting on the customer goes back to open; a resolved or closed case is reopened
-    (the customer is not told to start again; R5 refines this with the warranty window).
+    (the customer is not told to start again; ``reopen_reason`` says why, for the record),
+    unless the message only says thank you.
     """
     case = _lock(case_id)
     if not body.strip():
@@ -249,8 +259,10 @@ def add_customer_message(
         message_id=message_id,
     )
     case.last_customer_message_at = clock.now()
-    if case.state in (CaseState.RESOLVED, CaseState.CLOSED):
-        _reopen(case, actor, reason=_("The customer wrote again."))
+    if case.state in (CaseState.RESOLVED, CaseState.CLOSED) and thanks_only(body):
+        pass  # "Спасибо, всё работает": kept on the case, which stays solved (R5)
+    elif case.state in (CaseState.RESOLVED, CaseState.CLOSED):
+        _reopen(case, actor, reason=reopen_reason or _("The customer wrote again."))
     elif case.state == CaseState.WAITING_CUSTOMER:
         _move(case, CaseState.OPEN, actor)
     case.save()
@@ -265,18 +277,39 @@ def add_message(
     body: str,
     kind: MessageKind = MessageKind.REPLY,
     wait_for_customer: bool = False,
+    override_reason: str = "",
 ) -> Message:
     """An agent's reply to the customer or internal note.
 
     A reply is queued in the outbox in the same transaction (REL-5), counts as the first
     response, and opens a new case; ``wait_for_customer`` parks the case until they answer.
     A note changes nothing the customer sees.
+
+    A reply passes the reply guard first (R7): a brush-off ("это не моя компетенция", "call
+    back later") is not sent (``ReplyGuarded``, with the phrases and a better wording) unless
+    the agent gives an ``override_reason``; an override is on the timeline and in the register.
     """
+    from pomogu.contact.services import review_reply
+
     _require_staff(actor)
     if kind not in (MessageKind.REPLY, MessageKind.NOTE):
         raise DomainError(_("Staff can write replies and notes."), code="invalid_kind")
     if not (body or "").strip():
         raise DomainError(_("The message is empty."), code="empty_body")
+    guarded = review_reply(body) if kind == MessageKind.REPLY else None
+    if guarded is not None and guarded.flagged and not override_reason.strip():
+        raise ReplyGuarded(
+            _(
+                "This reply sends the customer away or blames someone else: %(phrases)s. "
+                "Say what you will do and by when (for example: %(suggestion)s), or send it "
+                "anyway with a reason."
+            )
+            % {
+                "phrases": ", ".join(f"«{f.text}»" for f in guarded.findings),
+                "suggestion": guarded.suggestion,
+            },
+            **guarded.to_dict(),
+        )
     case = _lock(case_id)
     message = Message.objects.create(
         case=case, kind=kind, author=actor, channel=Channel.EMAIL, body=body
@@ -314,6 +347,8 @@ def add_message(
         message.save(update_fields=["message_id"])
         delivered_by = "email"
     _event(case, EventKind.REPLY, actor, message_id=message.pk, delivered_by=delivered_by)
+    if guarded is not None and guarded.flagged:
+        _guard_overridden(case, actor, message, guarded, override_reason.strip())
     if case.first_response_at is None:
         case.first_response_at = now
     if wait_for_customer:
@@ -322,6 +357,30 @@ def add_message(
         _move(case, CaseState.OPEN, actor)
     case.save()
     return message
+
+
+def _guard_overridden(case: Case, actor: User, message: Message, guarded: Any, reason: str) -> None:
+    """The agent sent a guarded reply anyway: on the timeline and in the register (R7, R8)."""
+    from pomogu.failures.services import record
+
+    phrases = [finding.text for finding in guarded.findings]
+    _event(
+        case,
+        EventKind.GUARD_OVERRIDDEN,
+        actor,
+        message_id=message.pk,
+        phrases=phrases,
+        reason=reason[:500],
+    )
+    record(
+        "guard_overridden",
+        key=f"guard:message:{message.pk}",
+        case=case,
+        person=actor,
+        detail={"message_id": message.pk, "phrases": phrases, "reason": reason[:500]},
+        summary=_("Reply sent despite the guard (%(phrases)s): %(reason)s")
+        % {"phrases": ", ".join(phrases), "reason": reason[:200]},
+    )
 
 
 def reply_subject(case: Case) -> str:

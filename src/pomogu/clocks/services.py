@@ -51,6 +51,7 @@ from pomogu.clocks.models import (
 )
 from pomogu.core import clock
 from pomogu.core.errors import DomainError, InvalidTransition, NotFound, PermissionDenied
+from pomogu.core.faults import fault_point
 
 if TYPE_CHECKING:
     from pomogu.people.models import Team, User
@@ -563,6 +564,7 @@ def breach(deadline_id: int) -> int:
 def breach_many(deadline_ids: list[int]) -> int:
     """``breach`` for several deadlines in one transaction, with a few statements for all of
     them rather than a score for each. Returns how many it breached."""
+    fault_point("clocks.breach")
     now = clock.now()
     # Only the deadlines are locked (``of``): locking the joined team would make every breach
     # of a team wait for the one before. Locked in id order, so two runs never deadlock; the
@@ -1114,8 +1116,8 @@ def _appointment_missed(
 ) -> None:
     """Mark missed and propose a new time to the customer: the same hour on the next working
     day of the team's calendar, with the same person."""
-    from pomogu.contact.models import OutboxKind
-    from pomogu.contact.services import enqueue_email
+    from pomogu.contact import governor
+    from pomogu.contact.models import ContactPurpose
 
     appointment = Appointment.objects.select_related("case", "case__customer", "staff").get(
         pk=appointment_id
@@ -1174,12 +1176,15 @@ def _appointment_missed(
                     _("If that time does not suit you, reply to this message with one that does."),
                 ]
             )
-        enqueue_email(
-            to_email=customer.email,
+        # A notice the customer did not ask for: through the contact governor (R6), so it
+        # waits for the morning rather than arriving at night.
+        governor.contact(
+            customer=customer,
+            purpose=ContactPurpose.APPOINTMENT,
+            case=case,
+            reason=_("A new time for a missed appointment"),
             subject=subject,
             body=body,
-            kind=OutboxKind.NOTIFICATION,
-            case=case,
             dedupe_key=f"appointment:{appointment.pk}:missed",
         )
 

@@ -27,13 +27,13 @@ from pomogu.cases.choices import EventKind
 from pomogu.cases.models import Case, Message, Notification, TimelineEvent
 from pomogu.contact.models import OutboxKind, OutboxMessage, OutboxState
 from pomogu.core import clock
+from pomogu.core.faults import fault_point
 
 if TYPE_CHECKING:
     from pomogu.people.models import User
 
 log = logging.getLogger(__name__)
 
-CLAIM_SECONDS = 300
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
 
@@ -54,9 +54,14 @@ def enqueue_email(
     automated: bool = False,
     dedupe_key: str | None = None,
     headers: dict[str, str] | None = None,
+    at_most_once: bool = False,
 ) -> OutboxMessage:
     """Write one outbound email to the outbox. Call inside the transaction of the change that
-    causes it, so both commit or neither does. Must be called in a transaction."""
+    causes it, so both commit or neither does. Must be called in a transaction.
+
+    Mail is sent at least once (a sender that dies after the server took it sends it again,
+    with the same Message-ID); ``at_most_once`` mail (surveys) is given up instead
+    (``OutboxState.UNKNOWN``): better no survey than two."""
     _require_transaction()
     row = outbox_row(
         to_email=to_email,
@@ -69,6 +74,7 @@ def enqueue_email(
         dedupe_key=dedupe_key,
         headers=headers,
     )
+    row.at_most_once = at_most_once
     row.save(force_insert=True)
     return row
 
@@ -110,6 +116,16 @@ def outbox_row(
 def _require_transaction() -> None:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("enqueue_email must run inside the transaction of its cause")
+
+
+def review_reply(body: str) -> Any:
+    """The reply guard's verdict on an agent's text (R7): the built-in phrases and this
+    installation's own (``GuardPhrase``). Returns a ``contact.guard.GuardResult``."""
+    from pomogu.contact.guard import check
+    from pomogu.contact.models import GuardPhrase
+
+    extra = list(GuardPhrase.objects.filter(is_active=True).values_list("text", flat=True))
+    return check(body, extra_phrases=extra)
 
 
 def case_link(case: Case) -> str:
@@ -180,6 +196,11 @@ def notify_staff_many(notes: Sequence[StaffNote]) -> list[Notification]:
     return notifications
 
 
+def claim_seconds() -> int:
+    """How long a sender holds a row (``POMOGU_OUTBOX_CLAIM_SECONDS``)."""
+    return int(settings.POMOGU["OUTBOX_CLAIM_SECONDS"])
+
+
 def _claim(row_id: int, now: dt.datetime) -> bool:
     """Take a due row for sending. A conditional UPDATE: exactly one worker wins; a row whose
     claim expired (the worker died) can be taken again."""
@@ -189,7 +210,9 @@ def _claim(row_id: int, now: dt.datetime) -> bool:
             Q(state=OutboxState.PENDING, next_attempt_at__lte=now)
             | Q(state=OutboxState.SENDING, claimed_until__lt=now)
         )
-        .update(state=OutboxState.SENDING, claimed_until=now + dt.timedelta(seconds=CLAIM_SECONDS))
+        .update(
+            state=OutboxState.SENDING, claimed_until=now + dt.timedelta(seconds=claim_seconds())
+        )
     )
     return claimed == 1
 
@@ -257,9 +280,14 @@ def send_due(*, limit: int = 100) -> int:
     )
     sent = 0
     for row_id in due:
+        # A row taken by a sender that died: at-most-once mail may have gone out; give it up.
+        OutboxMessage.objects.filter(
+            pk=row_id, at_most_once=True, state=OutboxState.SENDING, claimed_until__lt=now
+        ).update(state=OutboxState.UNKNOWN, claimed_until=None)
         if not _claim(row_id, now):
             continue
         row = OutboxMessage.objects.get(pk=row_id)
+        fault_point("outbox.after_claim")
         try:
             send_one(row)
         except (smtplib.SMTPException, OSError) as error:
@@ -271,6 +299,7 @@ def send_due(*, limit: int = 100) -> int:
             log.exception("outbox %s cannot be sent", row.pk)
             _record_failure(row, error, permanent=True)
             continue
+        fault_point("outbox.after_smtp")
         OutboxMessage.objects.filter(pk=row.pk).update(
             state=OutboxState.SENT,
             sent_at=clock.now(),

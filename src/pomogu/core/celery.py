@@ -32,7 +32,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pomogu.settings")
 
 # The runner's steps other than the clocks (which fan out per deadline: ``clocks.sweep_due``),
 # each a periodic task of its own calling the same function; see ``pomogu.core.tasks``.
-STEP_TASKS = {"outbox": "outbox.send_due", "imap": "imap.fetch_due", "router": "router.retrain_due"}
+STEP_TASKS = {
+    "contacts": "contacts.release_due",
+    "surveys": "surveys.send_due",
+    "outbox": "outbox.send_due",
+    "imap": "imap.fetch_due",
+    "router": "router.retrain_due",
+}
 # Two queues, which every worker consumes in turn: the periodic tasks have their own, so that a
 # backlog of per-row tasks (10,000 deadlines due at once) never holds up the next sweep or the
 # outbox, and a periodic task never waits past its period (when it would be dropped).

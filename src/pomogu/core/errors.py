@@ -56,3 +56,12 @@ class InvariantViolation(DomainError):
 
     code = "invariant"
     status = 409
+
+
+class ReplyGuarded(DomainError):
+    """The reply guard (R7) found a brush-off in an agent's reply; it was not sent. ``extra``
+    holds the phrases found and a suggested wording; the agent may send it anyway with a
+    reason, which is recorded."""
+
+    code = "reply_guard"
+    status = 422

@@ -27,12 +27,17 @@ class Step:
 def steps() -> list[Step]:
     """Every periodic step, in the order one pass runs them."""
     from pomogu.clocks.services import sweep
+    from pomogu.contact.governor import release_due
     from pomogu.contact.services import send_due
+    from pomogu.contact.surveys import send_due as send_due_surveys
     from pomogu.intake.imap import fetch_due
     from pomogu.triage.services import retrain_due
 
     return [
         Step("clocks", sweep),
+        # Before the outbox, so that what they queue goes out in the same pass.
+        Step("contacts", release_due),
+        Step("surveys", send_due_surveys),
         Step("outbox", send_due),
         Step("imap", fetch_due),
         Step("router", retrain_due),

@@ -21,6 +21,18 @@ def run_step(name: str) -> int:
     raise LookupError(f"no runner step named {name!r}")
 
 
+@app.task(name=STEP_TASKS["contacts"])
+def release_due() -> int:
+    """Decide the deferred contacts whose moment has come (``contact.governor.release_due``)."""
+    return run_step("contacts")
+
+
+@app.task(name=STEP_TASKS["surveys"])
+def send_due_surveys() -> int:
+    """Send or skip the surveys whose resolution has stood (``contact.surveys.send_due``)."""
+    return run_step("surveys")
+
+
 @app.task(name=STEP_TASKS["outbox"])
 def send_due() -> int:
     """Send the outbox messages that are due (``contact.services.send_due``)."""

@@ -21,6 +21,15 @@ class ReplyForm(forms.Form):
         required=False,
         help_text=_("The case waits on the customer until they write back."),
     )
+    override_reason = forms.CharField(
+        label=_("Send anyway, because…"),
+        required=False,
+        max_length=500,
+        help_text=_(
+            "Only if the reply guard stopped this reply and you are sure it is right; "
+            "the reason is recorded."
+        ),
+    )
 
 
 class NoteForm(forms.Form):

@@ -658,6 +658,7 @@ def reply(request: HttpRequest, number: int) -> HttpResponse:
             body=data["body"],
             kind=MessageKind.REPLY,
             wait_for_customer=data["wait_for_customer"],
+            override_reason=data["override_reason"],
         )
         return _("Reply sent.")
 

@@ -24,6 +24,7 @@ class FailureKind(models.TextChoices):
     GUARD_OVERRIDDEN = "guard_overridden", _("Reply guard overridden")
     MISROUTED = "misrouted", _("Case sent to the wrong team")
     CUSTOMER_LEFT = "customer_left", _("Customer left")
+    LOW_RATING = "low_rating", _("Low satisfaction rating")
 
 
 class Failure(models.Model):

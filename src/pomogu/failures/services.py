@@ -54,6 +54,7 @@ DEFAULT_RISK_SHARE: dict[str, Decimal] = {
     FailureKind.GUARD_OVERRIDDEN: Decimal("0.05"),
     FailureKind.MISROUTED: Decimal("0.02"),
     FailureKind.CUSTOMER_LEFT: Decimal("1"),
+    FailureKind.LOW_RATING: Decimal("0.1"),
 }
 
 DEFAULT_TIER = "standard"

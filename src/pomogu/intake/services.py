@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from typing import Any
 
 from django.conf import settings
 from django.db import (
@@ -35,11 +36,20 @@ from django.dispatch import receiver
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from pomogu.cases import recurrence
 from pomogu.cases import services as cases
 from pomogu.cases.choices import Channel, EventKind, MessageKind
 from pomogu.cases.models import Case, Message, TimelineEvent
-from pomogu.contact.models import OutboxKind, OutboxMessage, OutboxState
-from pomogu.contact.services import enqueue_email, outbox_id_of_return_path
+from pomogu.contact import governor
+from pomogu.contact.models import (
+    ContactAttempt,
+    ContactPurpose,
+    ContactState,
+    OutboxKind,
+    OutboxMessage,
+    OutboxState,
+)
+from pomogu.contact.services import outbox_id_of_return_path
 from pomogu.core import clock
 from pomogu.core.errors import DomainError
 from pomogu.core.faults import fault_point
@@ -236,6 +246,52 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
             )
         return
 
+    text = parsed.visible_text or parsed.text or ""
+    found = _recurrence(customer, parsed.subject, text)
+    if found is None and cases.thanks_only(text):
+        # "Спасибо, всё заработало" as a new mail: kept on the case it thanks for (the most
+        # recently resolved one), which stays solved; no new case to close again.
+        thanked = recurrence.last_resolved(customer)
+        if thanked is not None:
+            found_case_message = cases.add_customer_message(
+                thanked.pk,
+                customer=customer,
+                body=text,
+                channel=Channel.EMAIL,
+                message_id=parsed.message_id,
+                body_html=parsed.html,
+                language=parsed.language_hint,
+            )
+            _keep_parts(found_case_message, parsed)
+            register_thread_keys(thanked, parsed)
+            _finish(
+                inbound,
+                InboundState.PROCESSED,
+                case=thanked,
+                message=found_case_message,
+                reason="thanks",
+            )
+            return
+    if found is not None and found.certain:
+        # The problem the desk solved came back (R5): the old case is reopened with this
+        # message and goes back to whoever resolved it; the reopen is on the register.
+        message = cases.add_customer_message(
+            found.case_id,
+            customer=customer,
+            body=text or _("(the message has no text)"),
+            channel=Channel.EMAIL,
+            message_id=parsed.message_id,
+            body_html=parsed.html,
+            language=parsed.language_hint,
+            reopen_reason=recurrence.reopen_reason(found),
+        )
+        _keep_parts(message, parsed)
+        register_thread_keys(message.case, parsed)
+        _finish(
+            inbound, InboundState.PROCESSED, case=message.case, message=message, reason="recurrence"
+        )
+        return
+
     mailbox_team = inbound.mailbox.team if inbound.mailbox else None
     route = routing.choose_team(parsed, mailbox_team=mailbox_team)
     case = cases.open_case(
@@ -249,6 +305,8 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
         body_html=parsed.html,
     )
     triage.record(case, route)
+    if found is not None:
+        recurrence.link(case, found)  # perhaps the old problem: an agent decides
     message = case.messages.get()
     _keep_parts(message, parsed)
     register_thread_keys(case, parsed)
@@ -261,6 +319,17 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
         reason="new_case",
         acknowledged=acknowledged,
     )
+
+
+def _recurrence(customer: Customer, subject: str, text: str) -> Any:
+    """The customer's recently resolved case this message is the same problem as, if any. A
+    failing matcher must not cost the message: it then opens a new case as usual."""
+    try:
+        with transaction.atomic():
+            return recurrence.find(customer, subject, text)
+    except Exception:
+        log.exception("recurrence matching failed; the message opens a new case")
+        return None
 
 
 def _finish(
@@ -498,21 +567,22 @@ def acknowledge(case: Case, *, inbound: InboundMessage, parsed: ParsedMail) -> b
     headers = {}
     if parsed.message_id:
         headers = {"In-Reply-To": parsed.message_id, "References": parsed.message_id}
-    try:
-        with transaction.atomic():
-            enqueue_email(
-                to_email=case.customer.email,
-                subject=subject,
-                body=body,
-                kind=OutboxKind.ACKNOWLEDGEMENT,
-                case=case,
-                automated=True,
-                dedupe_key=f"ack:{case.pk}",
-                headers=headers,
-            )
-    except IntegrityError:
+    key = f"ack:{case.pk}"
+    if ContactAttempt.objects.filter(dedupe_key=key).exists():
         return False  # already acknowledged: one per case
-    return True
+    # Through the contact governor (R6): an acknowledgement answers what the customer just
+    # sent, so quiet hours and the budget do not hold it, but an opt-out does.
+    attempt = governor.contact(
+        customer=case.customer,
+        purpose=ContactPurpose.ACKNOWLEDGEMENT,
+        case=case,
+        reason=_("Acknowledgement of the customer's message"),
+        subject=subject,
+        body=body,
+        headers=headers,
+        dedupe_key=key,
+    )
+    return attempt.state == ContactState.SENT
 
 
 def _answer_promise(case: Case, hours: int) -> str:

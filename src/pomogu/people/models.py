@@ -121,6 +121,15 @@ class Team(models.Model):
         ),
     )
     email = models.EmailField(_("team address"), blank=True, default="")
+    warranty_days = models.PositiveIntegerField(
+        _("warranty window (days)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "A problem that comes back this long after the team solved it reopens the case "
+            "(R5); empty: the desk's default (POMOGU_WARRANTY_DAYS)"
+        ),
+    )
     lead = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="led_teams"
     )

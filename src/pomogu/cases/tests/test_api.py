@@ -229,6 +229,10 @@ def _bodies() -> dict[str, dict[str, Any]]:
         "/contractor-tasks/{task_id}/finish": {"outcome": "x"},
         "/teams/{team_ref}/members": {"user": "carol"},
         "/cases/{case_id}/routing": {"team": "billing"},
+        "/cases/{case_id}/recurrence": {"same": True},
+        "/cases/{case_id}/merge": {"into_case_id": 1},
+        "/cases/{case_id}/split": {"message_ids": [1], "subject": "x"},
+        "/customers/{customer_id}/contact-preferences": {"channels": ["email"]},
     }
 
 
@@ -283,7 +287,7 @@ def test_every_object_endpoint_answers_404_to_an_outsider(cast: Cast, api: Any) 
     }
     # Teams are not secret from staff, and configuration (calendars, policies, chains,
     # absences) follows the administrator's rules, not a case's.
-    not_object_scoped = {"team_ref", "calendar_id", "policy_id", "absence_id"}
+    not_object_scoped = {"team_ref", "calendar_id", "policy_id", "absence_id", "phrase_id"}
     carol = api("carol")
     checked = 0
     for method, path in _operations():

@@ -154,7 +154,7 @@ def test_only_one_worker_can_claim_a_row(cast: Cast) -> None:
     assert outbox._claim(row.pk, now) is True
     assert outbox._claim(row.pk, now) is False
     # A claim whose worker died expires, and the row can be taken again.
-    later = now + dt.timedelta(seconds=outbox.CLAIM_SECONDS + 1)
+    later = now + dt.timedelta(seconds=outbox.claim_seconds() + 1)
     assert outbox._claim(row.pk, later) is True
 
 
