@@ -63,7 +63,7 @@ def cancel(case_id: int) -> None:
     """The case was reopened before its survey went out: no survey until it is solved again
     (a deferred survey mail is withdrawn too)."""
     survey = (
-        Survey.objects.select_for_update()
+        Survey.objects.select_for_update(of=("self",))
         .select_related("contact")
         .filter(case_id=case_id, state=SurveyState.WAITING)
         .first()
@@ -274,7 +274,9 @@ def answer(token: str, *, rating: int, comment: str = "") -> Survey:
 
     survey = by_token(token)
     survey = (
-        Survey.objects.select_for_update().select_related("case", "case__team").get(pk=survey.pk)
+        Survey.objects.select_for_update(of=("self",))
+        .select_related("case", "case__team")
+        .get(pk=survey.pk)
     )
     if not 1 <= rating <= 5:
         raise DomainError(_("A rating is a number from 1 to 5."), code="invalid_rating")
