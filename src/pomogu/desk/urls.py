@@ -57,6 +57,7 @@ urlpatterns = [
     path("cases/<int:number>/tasks/<int:task_id>/finish/", views.finish_task, name="finish_task"),
     path("cases/<int:number>/resolve/", views.resolve, name="resolve"),
     path("cases/<int:number>/reopen/", views.reopen, name="reopen"),
+    path("cases/<int:number>/recurrence/", views.recurrence, name="recurrence"),
     path(
         "cases/<int:number>/attachments/<int:attachment_id>/",
         views.attachment,

@@ -955,6 +955,32 @@ def reopen(request: HttpRequest, number: int) -> HttpResponse:
     return _run(request, case, form=form, form_name="reopen_form", region=ACTIONS, action=act)
 
 
+@require_POST
+@login_required
+def recurrence(request: HttpRequest, number: int) -> HttpResponse:
+    """An agent decides whether a case is an earlier problem come back (R5)."""
+    from pomogu.cases import recurrence as recurrences
+
+    actor = _actor(request)
+    case = _visible_case(actor, number)
+    same = request.POST.get("same") == "yes"
+    try:
+        kept = recurrences.settle(case.pk, actor=actor, same=same)
+    except NotFound:
+        raise Http404("Not found.") from None
+    except DomainError as error:
+        messages.error(request, error.detail)
+        return redirect("desk:case", number=number)
+    if same:
+        messages.success(
+            request,
+            _("Merged into case #%(number)s, which is open again.") % {"number": kept.number},
+        )
+    else:
+        messages.success(request, _("Noted: a new problem."))
+    return redirect("desk:case", number=kept.number)
+
+
 # --- logging a request for a customer -------------------------------------------------------
 
 

@@ -525,3 +525,36 @@ def test_team_queue_queries_do_not_grow_with_cases(
 MY_WORK_BUDGET = 10  # measured: 7 (session, user, nav teams, my cases, teams, handoffs x2)
 CASE_PAGE_BUDGET = 19  # measured: 17 (with routing, deadlines and their escalations)
 TEAM_QUEUE_BUDGET = 10  # measured: 6
+
+
+def test_the_reply_guard_stops_a_brush_off_in_the_desk_until_a_reason_is_given(
+    cast: Cast, client: Client
+) -> None:
+    case = cast.open_case()
+    login(client, reload(case).owner)
+    brush_off = "Это не наш отдел, звоните в бухгалтерию."
+    page = client.post(case_url(case, "reply"), {"body": brush_off}, **HTMX).content.decode()
+    assert "blames someone else" in page or "sends the customer away" in page
+    assert not Message.objects.filter(case=case, kind=MessageKind.REPLY).exists()
+    client.post(
+        case_url(case, "reply"),
+        {"body": brush_off, "override_reason": "Клиент просил номер бухгалтерии"},
+        **HTMX,
+    )
+    assert Message.objects.filter(case=case, kind=MessageKind.REPLY).count() == 1
+
+
+def test_a_possible_recurrence_is_decided_on_the_case_page(cast: Cast, client: Client) -> None:
+    old = cast.open_case(subject="Роутер мигает")
+    services.add_message(old.pk, actor=reload(old).owner, body="Перепрошили роутер.")
+    services.resolve(old.pk, actor=reload(old).owner)
+    new = cast.open_case(subject="Интернет медленный")
+    Case.objects.filter(pk=new.pk).update(possible_recurrence_of=old)
+    login(client, cast.alice)
+    page = client.get(case_url(new)).content.decode()
+    assert "The same problem again?" in page
+    assert f"case #{old.number}" in page
+    response = client.post(case_url(new, "recurrence"), {"same": "yes"})
+    assert response["Location"] == case_url(old)
+    assert reload(old).state == CaseState.OPEN
+    assert reload(new).merged_into_id == old.pk

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -127,3 +128,20 @@ def test_report_by_kind_says_when_there_is_nothing(cast: Cast) -> None:
 def test_report_refuses_bad_arguments(cast: Cast, args: list[str], message: str) -> None:
     with pytest.raises(CommandError, match=message):
         report(*args)
+
+
+def test_report_adds_the_surveys_of_the_period(cast: Cast) -> None:
+    from pomogu.contact import surveys
+
+    with time_machine.travel(at(17, 10), tick=False) as traveller:
+        for rating in (5, 2):
+            customer = cast.erin if rating == 2 else cast.dave
+            case = cast.open_case(customer=customer)
+            cases.add_message(case.pk, actor=case.owner, body="Починили.")
+            cases.resolve(case.pk, actor=case.owner)
+        traveller.shift(dt.timedelta(days=1))
+        surveys.send_due()
+        for survey in surveys.Survey.objects.all():
+            surveys.answer(survey.token, rating=2 if survey.customer == cast.erin else 5)
+    lines = report("--since", "2026-11-16", "--until", "2026-11-22")
+    assert "Surveys: 2 sent, 2 answered, average rating 3.50" in lines

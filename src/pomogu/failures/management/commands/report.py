@@ -88,6 +88,26 @@ class Command(BaseCommand):
         self._failures(rows, by)
         self.stdout.write("")
         self._effort(queries.customer_effort(start, end, team_ids=team_ids))
+        self.stdout.write("")
+        self._surveys(start, end, team_ids)
+
+    def _surveys(self, start: dt.datetime, end: dt.datetime, team_ids: list[int] | None) -> None:
+        from pomogu.contact.models import Survey
+        from pomogu.contact.surveys import results
+
+        found = Survey.objects.filter(due_at__gte=start, due_at__lt=end)
+        if team_ids is not None:
+            found = found.filter(case__team_id__in=team_ids)
+        figures = results(found)
+        average = figures["average"]
+        self.stdout.write(
+            _("Surveys: %(sent)s sent, %(answered)s answered, average rating %(average)s")
+            % {
+                "sent": figures["sent"],
+                "answered": figures["answered"],
+                "average": f"{average:.2f}" if average is not None else "—",
+            }
+        )
 
     def _failures(self, rows: list[dict[str, Any]], by: Sequence[str]) -> None:
         titles = {"team": _("Team"), "kind": _("Failure"), "week": _("Week of")}
