@@ -62,23 +62,31 @@ def find(customer: Customer, subject: str, text: str, *, now: dt.datetime | None
         .select_related("team")
         .order_by("-resolved_at")[:CANDIDATES]
     )
-    candidates = []
-    for case in resolved:
-        assert case.resolved_at is not None
-        if case.resolved_at < now - dt.timedelta(days=warranty_days(case)):
-            continue
-        inbound = case.messages.filter(kind=MessageKind.INBOUND).order_by("created_at")
-        words = list(inbound.values_list("body", flat=True)[:5])
-        words.append(case.resolution_summary)
-        candidates.append(
-            Candidate(
-                case_id=case.pk,
-                subject=case.subject,
-                text="\n".join(words)[:TEXT_PER_CASE],
-                resolved_at=case.resolved_at,
-                identifiers=frozenset(),
-            )
+    in_window = [
+        case
+        for case in resolved
+        if case.resolved_at is not None
+        and case.resolved_at >= now - dt.timedelta(days=warranty_days(case))
+    ]
+    # The customer's words of every candidate in one query (the first few of each case).
+    words: dict[int, list[str]] = {case.pk: [] for case in in_window}
+    inbound = Message.objects.filter(case__in=in_window, kind=MessageKind.INBOUND)
+    for case_id, body in inbound.order_by("case_id", "created_at", "id").values_list(
+        "case_id", "body"
+    ):
+        if len(words[case_id]) < 5:
+            words[case_id].append(body)
+    candidates = [
+        Candidate(
+            case_id=case.pk,
+            subject=case.subject,
+            text="\n".join([*words[case.pk], case.resolution_summary])[:TEXT_PER_CASE],
+            resolved_at=case.resolved_at,
+            identifiers=frozenset(),
         )
+        for case in in_window
+        if case.resolved_at is not None
+    ]
     if not candidates:
         return None
     # Each candidate was checked against its own team's window above; the matcher's window is
