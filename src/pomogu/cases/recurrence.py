@@ -13,6 +13,7 @@ opens a new case linked to the old as a possible recurrence (``link``), for an a
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +27,10 @@ from pomogu.core import clock
 from pomogu.core.errors import DomainError, InvalidTransition, PermissionDenied
 from pomogu.people.models import Customer, User
 
+log = logging.getLogger(__name__)
+
 CANDIDATES = 20  # the customer's most recently resolved cases the matcher looks at
+MAX_WINDOW_DAYS = 366  # no warranty window is longer than this
 TEXT_PER_CASE = 4000
 
 
@@ -41,27 +45,21 @@ def find(customer: Customer, subject: str, text: str, *, now: dt.datetime | None
     from pomogu.triage.recurrence import Candidate, match
 
     now = now or clock.now()
-    longest = max(
-        [settings.POMOGU["WARRANTY_DAYS"]]
-        + [
-            days
-            for days in Case.objects.filter(customer=customer)
-            .values_list("team__warranty_days", flat=True)
-            .distinct()
-            if days is not None
-        ]
-    )
-    resolved = (
+    # One query: the customer's recently resolved cases (a year back at most; each team's own
+    # window is applied below). A new customer, the usual case, costs just this.
+    resolved = list(
         Case.objects.filter(
             customer=customer,
             state__in=[CaseState.RESOLVED, CaseState.CLOSED],
-            resolved_at__gte=now - dt.timedelta(days=int(longest)),
+            resolved_at__gte=now - dt.timedelta(days=MAX_WINDOW_DAYS),
             merged_into__isnull=True,
         )
         .exclude(resolution__in=[Resolution.DUPLICATE, Resolution.WITHDRAWN])
         .select_related("team")
         .order_by("-resolved_at")[:CANDIDATES]
     )
+    if not resolved:
+        return None
     in_window = [
         case
         for case in resolved
@@ -91,7 +89,18 @@ def find(customer: Customer, subject: str, text: str, *, now: dt.datetime | None
         return None
     # Each candidate was checked against its own team's window above; the matcher's window is
     # the longest, so it drops none of them.
-    return match(f"{subject}\n{text}", candidates, now=now, window_days=int(longest))
+    return match(f"{subject}\n{text}", candidates, now=now, window_days=MAX_WINDOW_DAYS)
+
+
+def find_safely(customer: Customer, subject: str, text: str) -> Any:
+    """``find``, but a failing matcher must not cost the customer's message: it then opens a
+    new case as usual (and the error is logged)."""
+    try:
+        with transaction.atomic():
+            return find(customer, subject, text)
+    except Exception:
+        log.exception("recurrence matching failed; the message opens a new case")
+        return None
 
 
 def last_resolved(customer: Customer, *, now: dt.datetime | None = None) -> Case | None:

@@ -213,9 +213,26 @@ def open_case_for(
     actor: User | None = None,
 ) -> Case:
     """Identify (or create) the customer by email or phone and open their case, in one
-    transaction: a refused case leaves no orphan customer behind."""
+    transaction: a refused case leaves no orphan customer behind.
+
+    The same problem as one of the customer's cases solved within the warranty window (R5)
+    is not a new case: that case reopens with this message (and is returned); a possible
+    match opens the new case linked to it for an agent to decide."""
+    from pomogu.cases import recurrence
+
     customer = people.find_or_create_customer(email=email, name=name, phone=phone)
-    return open_case(
+    found = recurrence.find_safely(customer, subject, body)
+    if found is not None and found.certain:
+        message = add_customer_message(
+            found.case_id,
+            customer=customer,
+            body=body,
+            channel=channel,
+            actor=actor,
+            reopen_reason=recurrence.reopen_reason(found),
+        )
+        return message.case
+    case = open_case(
         customer=customer,
         subject=subject,
         body=body,
@@ -224,6 +241,9 @@ def open_case_for(
         priority=priority,
         actor=actor,
     )
+    if found is not None:
+        recurrence.link(case, found)  # perhaps the old problem: an agent decides
+    return case
 
 
 @transaction.atomic

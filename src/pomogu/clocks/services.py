@@ -131,8 +131,11 @@ def on_event(event: TimelineEvent) -> None:
 
 def _opened(case: Case, data: dict[str, Any]) -> None:
     now = clock.now()
+    policy = policy_for(case.team, case.customer.tier, case.priority)
+    if policy is None:
+        return  # no policy, no clocks: and no query for each of them
     for kind in (DeadlineKind.FIRST_RESPONSE, DeadlineKind.RESOLUTION):
-        start_sla(case, kind, now)
+        start_sla(case, kind, now, policy=policy)
 
 
 def _customer_wrote(case: Case, data: dict[str, Any]) -> None:
@@ -270,9 +273,13 @@ def _team_calendar(team: Team) -> Calendar | None:
 # --- SLA clocks -----------------------------------------------------------------------------
 
 
-def start_sla(case: Case, kind: DeadlineKind, at: dt.datetime) -> Deadline | None:
-    """Start one SLA clock on the case, if its policy sets that target and none runs yet."""
-    policy = policy_for(case.team, case.customer.tier, case.priority)
+def start_sla(
+    case: Case, kind: DeadlineKind, at: dt.datetime, *, policy: SlaPolicy | None = None
+) -> Deadline | None:
+    """Start one SLA clock on the case, if its policy (``policy``, else the case's) sets that
+    target and none runs yet."""
+    if policy is None:
+        policy = policy_for(case.team, case.customer.tier, case.priority)
     minutes = _target(policy, kind)
     if minutes is None:
         return None

@@ -8,7 +8,7 @@ import csv
 import datetime as dt
 import io
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -41,6 +41,8 @@ class ExportFilters(FailureFilters):
     # Unlike the list, the export has no page size: without a limit it is every failure.
     limit: int | None = Field(None, ge=1)
     offset: int = Field(0, ge=0)
+    # Excel in a Russian locale splits CSV on ";" (the comma is the decimal separator there).
+    sep: Literal[",", ";"] = Field(",", description='Field separator: "," or ";"')
 
 
 class FailureOut(Schema):
@@ -189,7 +191,7 @@ def export_failures(request: HttpRequest, filters: Query[ExportFilters]) -> Http
     """The same filters as the list, newest first, as UTF-8 CSV with a byte order mark (so
     that Excel shows Cyrillic text); every matching failure unless ``limit`` is given. Cells
     that would start a formula get a leading apostrophe."""
-    criteria = filters.dict(exclude={"limit", "offset"})
+    criteria = filters.dict(exclude={"limit", "offset", "sep"})
     qs = (
         _filtered(request, **criteria)
         .select_related("case", "team", "person")
@@ -201,7 +203,7 @@ def export_failures(request: HttpRequest, filters: Query[ExportFilters]) -> Http
         qs = qs[filters.offset :]
     buffer = io.StringIO()
     buffer.write("\ufeff")
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, delimiter=filters.sep)
     writer.writerow(
         [
             "occurred_at",

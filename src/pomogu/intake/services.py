@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from typing import Any
 
 from django.conf import settings
 from django.db import (
@@ -247,7 +246,7 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
         return
 
     text = parsed.visible_text or parsed.text or ""
-    found = _recurrence(customer, parsed.subject, text)
+    found = recurrence.find_safely(customer, parsed.subject, text)
     if found is None and cases.thanks_only(text):
         # "Спасибо, всё заработало" as a new mail: kept on the case it thanks for (the most
         # recently resolved one), which stays solved; no new case to close again.
@@ -319,17 +318,6 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
         reason="new_case",
         acknowledged=acknowledged,
     )
-
-
-def _recurrence(customer: Customer, subject: str, text: str) -> Any:
-    """The customer's recently resolved case this message is the same problem as, if any. A
-    failing matcher must not cost the message: it then opens a new case as usual."""
-    try:
-        with transaction.atomic():
-            return recurrence.find(customer, subject, text)
-    except Exception:
-        log.exception("recurrence matching failed; the message opens a new case")
-        return None
 
 
 def _finish(

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -125,6 +126,7 @@ class Team(models.Model):
         _("warranty window (days)"),
         null=True,
         blank=True,
+        validators=[MaxValueValidator(366)],
         help_text=_(
             "A problem that comes back this long after the team solved it reopens the case "
             "(R5); empty: the desk's default (POMOGU_WARRANTY_DAYS)"

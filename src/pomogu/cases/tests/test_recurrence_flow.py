@@ -193,3 +193,26 @@ def test_a_thank_you_is_kept_on_the_solved_case_and_reopens_nothing(
     assert old.messages.filter(kind=MessageKind.INBOUND).count() == 2
     assert InboundMessage.objects.filter(reason="thanks", case=old).exists()
     assert not Failure.objects.filter(kind="reopened").exists()
+
+
+def test_the_web_form_and_the_api_reopen_a_recurring_problem_too(api: Any, cast: Cast) -> None:
+    old = cast.open_case(
+        subject="Роутер обрывает соединение",
+        body="Роутер TP-Link Archer C6 каждые полчаса обрывает соединение.",
+    )
+    resolver = old.owner
+    cases.add_message(old.pk, actor=resolver, body="Заменили блок питания роутера.")
+    cases.resolve(old.pk, actor=resolver, summary="Заменён блок питания роутера")
+    response = api("bob").post(
+        "/cases",
+        json={
+            "customer": {"email": "dave@customer.test"},
+            "subject": "Снова пропадает интернет",
+            "body": "Роутер опять обрывает соединение каждые полчаса, как до ремонта.",
+        },
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["id"] == old.pk
+    old.refresh_from_db()
+    assert (old.state, old.owner, old.reopen_count) == (CaseState.OPEN, resolver, 1)
+    assert Case.objects.count() == 1

@@ -231,3 +231,13 @@ def test_csv_export_takes_a_page_when_asked(api: Any, desk: Desk) -> None:
     response = api("mallory").get("/failures.csv?limit=2&offset=1")
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert [row[1] for row in rows[1:]] == ["Handoff declined", "Customer driven to anger"]
+
+
+def test_csv_export_with_semicolons_for_a_russian_excel(api: Any, desk: Desk) -> None:
+    response = api("mallory").get("/failures.csv?sep=;&kind=anger")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:3] == ["occurred_at", "kind", "case"]
+    assert len(rows) == 2
+    assert rows[1][1] == "Customer driven to anger"
+    assert api("mallory").get("/failures.csv?sep=|").status_code == 422
