@@ -13,5 +13,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("contact/", request_form, name="request_form"),
     path("survey/<str:token>/", survey_answer, name="survey"),
+    path("register/", include("pomogu.failures.urls")),
     path("", include("pomogu.desk.urls")),
 ]

@@ -4,23 +4,19 @@ Every answer starts from ``queries.visible_failures``: a manager reads every fai
 their teams', an agent those on cases they may see.
 """
 
-import csv
 import datetime as dt
-import io
 from decimal import Decimal
 from typing import Any, Literal
 
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from pomogu.core import clock
 from pomogu.core.api_support import actor_of
 from pomogu.core.errors import InvalidInput, NotFound
-from pomogu.failures import queries, services
+from pomogu.failures import export, queries, services
 from pomogu.failures.models import Failure, FailureKind
 from pomogu.people.api import resolve_team
 from pomogu.people.models import Team, User
@@ -173,15 +169,6 @@ def list_failures(request: HttpRequest, filters: Query[FailureFilters]) -> Query
     return qs.select_related("case", "team", "person").order_by("-occurred_at", "-id")
 
 
-# Characters that make a spreadsheet read a cell as a formula (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 @router.get(
     "/failures.csv",
     summary="Failures as CSV",
@@ -201,39 +188,7 @@ def export_failures(request: HttpRequest, filters: Query[ExportFilters]) -> Http
         qs = qs[filters.offset : filters.offset + filters.limit]
     elif filters.offset:
         qs = qs[filters.offset :]
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, delimiter=filters.sep)
-    writer.writerow(
-        [
-            "occurred_at",
-            "kind",
-            "case",
-            "team",
-            "person",
-            "minutes_lost",
-            "money_at_risk",
-            "summary",
-        ]
-    )
-    for failure in qs.iterator(chunk_size=2000):
-        writer.writerow(
-            _cell(value)
-            for value in (
-                timezone.localtime(failure.occurred_at).isoformat(timespec="seconds"),
-                failure.get_kind_display(),
-                failure.case.number if failure.case is not None else "",
-                failure.team.name if failure.team is not None else "",
-                failure.person.display_name if failure.person is not None else "",
-                f"{failure.minutes_lost:.1f}",
-                f"{failure.money_at_risk:.2f}",
-                failure.summary,
-            )
-        )
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localdate(clock.now()).strftime("%Y%m%d")
-    response["Content-Disposition"] = f'attachment; filename="failures-{stamp}.csv"'
-    return response
+    return export.csv_response(qs, sep=filters.sep)
 
 
 @router.get("/failures/summary", response=SummaryOut, summary="Failures added up")

@@ -6,13 +6,14 @@ import datetime as dt
 from collections.abc import Collection
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pomogu.cases.choices import MessageKind
-from pomogu.cases.models import Case, Handoff, Message
+from pomogu.cases.choices import EventKind, MessageKind
+from pomogu.cases.models import Case, Handoff, Message, TimelineEvent
 from pomogu.cases.queries import visible_cases
+from pomogu.clocks.models import SLA_KINDS, Deadline, DeadlineState
 from pomogu.core import clock
 from pomogu.core.errors import InvalidInput
 from pomogu.failures.models import Failure
@@ -126,3 +127,90 @@ def customer_effort(
             }
         )
     return rows
+
+
+# --- service levels ---------------------------------------------------------------------------
+
+
+def sla_attainment(
+    start: dt.datetime, end: dt.datetime, *, team_ids: Collection[int] | None = None
+) -> list[dict[str, Any]]:
+    """Per team (the deadline's team), the SLA deadlines (first response, next response,
+    resolution) that came due in [start, end) and before now: how many, how many were met
+    in time and how many were not, and the share met (None without any). One query.
+
+    Met in time: the deadline's state is "met" and it was met by its due time or never
+    breached (the sweep may note a reply a moment after the due time; it was not late).
+    Every other deadline that came due counts as breached: breached ones (even if met later)
+    and running ones already past their due time that the sweep has not reached yet.
+    Paused deadlines (waiting on the customer) have no due time and cancelled ones are no
+    longer owed, so neither counts.
+    """
+    until = min(end, clock.now())
+    deadlines = Deadline.objects.filter(
+        kind__in=SLA_KINDS,
+        due_at__gte=start,
+        due_at__lt=until,
+        state__in=[DeadlineState.MET, DeadlineState.BREACHED, DeadlineState.PENDING],
+    )
+    if team_ids is not None:
+        deadlines = deadlines.filter(team_id__in=list(team_ids))
+    in_time = Q(state=DeadlineState.MET) & (
+        Q(met_at__lte=F("due_at")) | Q(breached_at__isnull=True)
+    )
+    per_team = (
+        deadlines.order_by()
+        .values("team_id", "team__slug", "team__name")
+        .annotate(due=Count("id"), met=Count("id", filter=in_time))
+        .order_by("team__name")
+    )
+    return [
+        {
+            "team_id": row["team_id"],
+            "team_slug": row["team__slug"],
+            "team_name": row["team__name"],
+            "due": row["due"],
+            "met": row["met"],
+            "breached": row["due"] - row["met"],
+            "share_met": row["met"] / row["due"] if row["due"] else None,
+        }
+        for row in per_team
+    ]
+
+
+def reopen_rate(
+    start: dt.datetime, end: dt.datetime, *, team_ids: Collection[int] | None = None
+) -> list[dict[str, Any]]:
+    """Per team (the case's team now), from the timeline: the cases resolved in [start, end)
+    (a "resolved" event in the period), the cases reopened in it (a "reopened" event in the
+    period, whenever they were resolved) and the rate, reopened / resolved (None when nothing
+    was resolved). Each case counts once on each side however often it bounced, so the rate
+    is the share of cases that came back, not of reopenings (``Case.reopen_count`` has those).
+    One query."""
+    events = TimelineEvent.objects.filter(
+        kind__in=[EventKind.RESOLVED, EventKind.REOPENED],
+        created_at__gte=start,
+        created_at__lt=end,
+    )
+    if team_ids is not None:
+        events = events.filter(case__team_id__in=list(team_ids))
+    per_team = (
+        events.order_by()
+        .values("case__team_id", "case__team__slug", "case__team__name")
+        .annotate(
+            resolved=Count("case_id", distinct=True, filter=Q(kind=EventKind.RESOLVED)),
+            reopened=Count("case_id", distinct=True, filter=Q(kind=EventKind.REOPENED)),
+        )
+        .order_by("case__team__name")
+    )
+    return [
+        {
+            "team_id": row["case__team_id"],
+            "team_slug": row["case__team__slug"],
+            "team_name": row["case__team__name"],
+            "resolved": row["resolved"],
+            "reopened": row["reopened"],
+            "rate": row["reopened"] / row["resolved"] if row["resolved"] else None,
+        }
+        for row in per_team
+    ]
