@@ -6,7 +6,7 @@ Every path that shows a case (pages, htmx fragments, API, exports) starts from
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from pomogu.cases.choices import ACTIVE_STATES, HandoffState
@@ -124,12 +124,17 @@ def case_for_api(user: User, case_id: int) -> Case:
 
 
 def desk_teams(user: User) -> QuerySet[Team]:
-    """Teams whose queue this staff member may open: their own, or every team for managers."""
+    """Teams whose queue this staff member may open: their own (with ``my_role``, their role
+    in the team, from the same join), or every team for managers."""
     if not user.is_authenticated or not user.is_active:
         return Team.objects.none()
     if user.sees_all_teams:
         return Team.objects.order_by("name")
-    return Team.objects.filter(memberships__user=user).order_by("name")
+    return (
+        Team.objects.filter(memberships__user=user)
+        .annotate(my_role=F("memberships__role"))
+        .order_by("name")
+    )
 
 
 def get_desk_team(user: User, slug: str) -> Team:

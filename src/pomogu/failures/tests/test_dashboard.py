@@ -141,6 +141,12 @@ def test_the_navigation_links_the_register_only_for_those_who_may_see_it(cast: C
     assert html(signed_in(cast.alice).get("/")).count(link) == 1
     assert link in html(signed_in(cast.carol).get("/"))
     assert link not in html(signed_in(cast.bob).get("/"))
+    # A lead by role in the team, not its named lead, sees it too (and only once).
+    from pomogu.people.choices import TeamRole
+    from pomogu.people.services import add_member
+
+    add_member(cast.billing, cast.bob, role=TeamRole.LEAD)
+    assert html(signed_in(cast.bob).get("/")).count(link) == 1
 
 
 def test_the_period_defaults_to_the_last_eight_weeks(cast: Cast, desk: Desk) -> None:
