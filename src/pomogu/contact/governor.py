@@ -298,8 +298,8 @@ def contact(
     return attempt
 
 
-def _apply(attempt: ContactAttempt, verdict: Verdict, now: dt.datetime) -> None:
-    """Record the verdict on the attempt (and its history), and act on it."""
+def _decide(attempt: ContactAttempt, verdict: Verdict, now: dt.datetime) -> None:
+    """Put the verdict on the attempt and in its history (not saved)."""
     attempt.state = verdict.state
     attempt.decision = verdict.decision
     attempt.due_at = verdict.until
@@ -308,6 +308,11 @@ def _apply(attempt: ContactAttempt, verdict: Verdict, now: dt.datetime) -> None:
         *attempt.history,
         {"at": now.isoformat(), "state": verdict.state.value, "decision": verdict.decision},
     ]
+
+
+def _apply(attempt: ContactAttempt, verdict: Verdict, now: dt.datetime) -> None:
+    """Record the verdict on the attempt (and its history), and act on it."""
+    _decide(attempt, verdict, now)
     if verdict.state == ContactState.SENT:
         attempt.made_at = now
         _make(attempt)
@@ -321,7 +326,6 @@ def _apply(attempt: ContactAttempt, verdict: Verdict, now: dt.datetime) -> None:
             actor=attempt.created_by,
             data={"contact_id": attempt.pk, "purpose": attempt.purpose, "channel": attempt.channel},
         )
-    _after(attempt)
 
 
 def _make(attempt: ContactAttempt) -> None:
@@ -400,7 +404,8 @@ def _record_held(attempt: ContactAttempt, verdict: Verdict) -> None:
 
 
 def _after(attempt: ContactAttempt) -> None:
-    """What depends on a contact's fate: a survey is sent or skipped with it."""
+    """What depends on a released contact's fate: a survey is sent or skipped with it. (When a
+    contact is first asked for, its caller acts on the returned attempt itself.)"""
     if attempt.purpose == ContactPurpose.SURVEY:
         from pomogu.contact.surveys import contact_decided
 
@@ -431,17 +436,13 @@ def withdraw(attempt: ContactAttempt, decision: str) -> None:
     asked for again."""
     if attempt.state != ContactState.DEFERRED:
         return
-    now = clock.now()
-    attempt.state = ContactState.REFUSED
-    attempt.decision = decision
+    verdict = Verdict(ContactState.REFUSED, decision)
+    _decide(attempt, verdict, clock.now())
     attempt.dedupe_key = None
-    attempt.due_at = None
-    attempt.history = [
-        *attempt.history,
-        {"at": now.isoformat(), "state": ContactState.REFUSED.value, "decision": decision},
-    ]
-    attempt.save(update_fields=["state", "decision", "dedupe_key", "due_at", "history"])
-    _record_held(attempt, Verdict(ContactState.REFUSED, decision))
+    attempt.save(
+        update_fields=["state", "decision", "dedupe_key", "due_at", "claimed_until", "history"]
+    )
+    _record_held(attempt, verdict)
 
 
 # --- the background step ----------------------------------------------------------------------
@@ -485,4 +486,5 @@ def _release(attempt_id: int) -> int:
     if attempt is None or attempt.due_at is None or attempt.due_at > now:
         return 0
     _apply(attempt, judge(attempt, now), now)
+    _after(attempt)
     return 1

@@ -196,11 +196,10 @@ def send(survey_id: int) -> int:
         body=body,
         dedupe_key=f"survey:{case.pk}",
     )
-    # The governor decided: made (sent below), deferred (sent when released) or refused.
-    if survey.contact_id is None:
-        survey.contact = attempt
-        survey.save(update_fields=["contact"])
-        contact_decided(attempt)
+    # The governor decided: made, deferred (it follows when released) or refused.
+    survey.contact = attempt
+    survey.save(update_fields=["contact"])
+    _follow(survey, attempt)
     return 1
 
 
@@ -235,10 +234,16 @@ def _skip(survey: Survey, reason: str) -> None:
 
 
 def contact_decided(attempt: ContactAttempt) -> None:
-    """The governor made, deferred or refused a survey's contact: the survey follows."""
+    """The governor released a deferred survey contact (made or refused it): the survey
+    follows."""
     survey = Survey.objects.filter(contact=attempt).first()
-    if survey is None:
-        return
+    if survey is not None:
+        _follow(survey, attempt)
+
+
+def _follow(survey: Survey, attempt: ContactAttempt) -> None:
+    """The survey takes the fate of its contact: sent when made, skipped when refused, still
+    waiting while deferred."""
     if attempt.state == ContactState.SENT and survey.state == SurveyState.WAITING:
         survey.state = SurveyState.SENT
         survey.sent_at = attempt.made_at
