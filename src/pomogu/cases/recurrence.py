@@ -187,20 +187,13 @@ def merge(source_id: int, *, into_id: int, actor: User, reopen_reason: str = "")
     if source.merged_into_id is not None:
         raise InvalidTransition(_("This case was already merged."))
     moved = Message.objects.filter(case=source).update(case=target)
-    now = clock.now()
     source.merged_into = target
     if source.state not in (CaseState.RESOLVED, CaseState.CLOSED):
-        services._move(source, CaseState.RESOLVED, actor, record=False)
-        source.resolved_at = now
-        source.resolved_by = actor
-        source.resolution = Resolution.DUPLICATE
-        source.resolution_summary = _("Merged into case #%(number)s") % {"number": target.number}
-        services._event(
+        services._mark_resolved(
             source,
-            EventKind.RESOLVED,
             actor,
-            resolution=Resolution.DUPLICATE.value,
-            summary=source.resolution_summary,
+            Resolution.DUPLICATE,
+            _("Merged into case #%(number)s") % {"number": target.number},
         )
     source.save()
     services._event(source, EventKind.MERGED, actor, into_case_id=target.pk, messages=moved)

@@ -808,15 +808,19 @@ def resolve(
             _("The customer has not had an answer yet. Reply first, then resolve."),
             code="customer_not_answered",
         )
-    now = clock.now()
+    _mark_resolved(case, actor, resolution, summary)
+    case.save()
+    return case
+
+
+def _mark_resolved(case: Case, actor: User, resolution: Resolution, summary: str) -> None:
+    """Move the case to resolved with its resolution, and say so on the timeline (not saved)."""
     _move(case, CaseState.RESOLVED, actor, record=False)
-    case.resolved_at = now
+    case.resolved_at = clock.now()
     case.resolved_by = actor
     case.resolution = resolution
     case.resolution_summary = summary.strip()
     _event(case, EventKind.RESOLVED, actor, resolution=str(resolution), summary=summary.strip())
-    case.save()
-    return case
 
 
 def _reopen(case: Case, actor: User | None, *, reason: str) -> None:
