@@ -226,18 +226,8 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
     case = find_case(parsed)
     if case is not None:
         if is_participant(case, customer):
-            message = cases.add_customer_message(
-                case.pk,
-                customer=customer,
-                body=parsed.visible_text or parsed.text,
-                channel=Channel.EMAIL,
-                message_id=parsed.message_id,
-                body_html=parsed.html,
-                language=parsed.language_hint,
-            )
-            _keep_parts(message, parsed)
-            register_thread_keys(case, parsed)
-            _finish(inbound, InboundState.PROCESSED, case=case, message=message, reason="threaded")
+            body = parsed.visible_text or parsed.text
+            _add_to_case(inbound, parsed, customer, case.pk, body=body, reason="threaded")
         else:
             message = hold_message(case, customer=customer, parsed=parsed)
             _finish(
@@ -252,42 +242,19 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
         # recently resolved one), which stays solved; no new case to close again.
         thanked = recurrence.last_resolved(customer)
         if thanked is not None:
-            found_case_message = cases.add_customer_message(
-                thanked.pk,
-                customer=customer,
-                body=text,
-                channel=Channel.EMAIL,
-                message_id=parsed.message_id,
-                body_html=parsed.html,
-                language=parsed.language_hint,
-            )
-            _keep_parts(found_case_message, parsed)
-            register_thread_keys(thanked, parsed)
-            _finish(
-                inbound,
-                InboundState.PROCESSED,
-                case=thanked,
-                message=found_case_message,
-                reason="thanks",
-            )
+            _add_to_case(inbound, parsed, customer, thanked.pk, body=text, reason="thanks")
             return
     if found is not None and found.certain:
         # The problem the desk solved came back (R5): the old case is reopened with this
         # message and goes back to whoever resolved it; the reopen is on the register.
-        message = cases.add_customer_message(
+        _add_to_case(
+            inbound,
+            parsed,
+            customer,
             found.case_id,
-            customer=customer,
             body=text or _("(the message has no text)"),
-            channel=Channel.EMAIL,
-            message_id=parsed.message_id,
-            body_html=parsed.html,
-            language=parsed.language_hint,
+            reason="recurrence",
             reopen_reason=recurrence.reopen_reason(found),
-        )
-        _keep_parts(message, parsed)
-        register_thread_keys(message.case, parsed)
-        _finish(
-            inbound, InboundState.PROCESSED, case=message.case, message=message, reason="recurrence"
         )
         return
 
@@ -318,6 +285,33 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
         reason="new_case",
         acknowledged=acknowledged,
     )
+
+
+def _add_to_case(
+    inbound: InboundMessage,
+    parsed: ParsedMail,
+    customer: Customer,
+    case_id: int,
+    *,
+    body: str,
+    reason: str,
+    reopen_reason: str = "",
+) -> None:
+    """The mail is the customer's next message on an existing case (a reply, a thanks, the old
+    problem back): recorded there with its parts and thread keys, and the inbound row done."""
+    message = cases.add_customer_message(
+        case_id,
+        customer=customer,
+        body=body,
+        channel=Channel.EMAIL,
+        message_id=parsed.message_id,
+        body_html=parsed.html,
+        language=parsed.language_hint,
+        reopen_reason=reopen_reason,
+    )
+    _keep_parts(message, parsed)
+    register_thread_keys(message.case, parsed)
+    _finish(inbound, InboundState.PROCESSED, case=message.case, message=message, reason=reason)
 
 
 def _finish(
