@@ -90,6 +90,8 @@ INSTALLED_APPS = [
     "pomogu.triage",
     "pomogu.clocks",
     "pomogu.failures",
+    "pomogu.kb",
+    "pomogu.portal",
     "pomogu.desk",
 ]
 

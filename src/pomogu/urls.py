@@ -14,5 +14,8 @@ urlpatterns = [
     path("contact/", request_form, name="request_form"),
     path("survey/<str:token>/", survey_answer, name="survey"),
     path("register/", include("pomogu.failures.urls")),
+    path("kb/", include("pomogu.kb.urls")),
+    path("help/", include("pomogu.kb.public_urls")),
+    path("my/", include("pomogu.portal.urls")),
     path("", include("pomogu.desk.urls")),
 ]
