@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "pomogu.core.middleware.PrivatePagesMiddleware",
+    "pomogu.core.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "pomogu.urls"

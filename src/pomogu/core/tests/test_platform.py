@@ -88,3 +88,38 @@ def test_openapi_document_is_served(cast: Cast, client: Client) -> None:
         "/api/v1/cases/{case_id}/resolve",
     ):
         assert path in paths
+
+
+def test_pages_forbid_inline_script_and_style(cast: Cast, client: Client) -> None:
+    """SEC-2: every page says scripts and styles come from our origin only; the admin alone
+    may use inline styles, never inline scripts."""
+    assert client.login(username="bob", password=PASSWORD)
+    policy = client.get("/")["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives["script-src"] == "'self'"
+    assert directives["style-src"] == "'self'"
+    assert directives["object-src"] == "'none'"
+    assert directives["frame-ancestors"] == "'self'"
+    assert "'self'" in client.get("/login/")["Content-Security-Policy"]
+    client.logout()
+    assert client.login(username="root", password=PASSWORD)
+    admin = client.get("/admin/")["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in admin
+    assert "script-src 'self';" in admin
+
+
+def test_no_template_carries_inline_script_or_style() -> None:
+    """The policy above would break such a template silently in the browser: catch it here."""
+    import re
+    from pathlib import Path
+
+    import pomogu
+
+    inline = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|\sstyle\s*=", re.I)
+    root = Path(pomogu.__file__).parent
+    offenders = [
+        f"{path.relative_to(root)}: {match.group(0)}"
+        for path in root.glob("*/templates/**/*.html")
+        for match in inline.finditer(path.read_text())
+    ]
+    assert offenders == []
