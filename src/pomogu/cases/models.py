@@ -107,6 +107,8 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["owner", "state", "-updated_at"], name="case_owner_queue"),
             models.Index(fields=["team", "state", "-updated_at"], name="case_team_queue"),
+            # The team queue's default order (desk.lists.ORDERS["priority"]), read by keyset.
+            models.Index(fields=["team", "-priority", "created_at", "id"], name="case_team_urgent"),
             models.Index(fields=["customer", "-created_at"], name="case_customer_history"),
         ]
 

@@ -1,7 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
+from django.views.generic import RedirectView
 
-from pomogu.desk import views
+from pomogu.desk import lists, views
 
 app_name = "desk"
 
@@ -9,7 +10,13 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
-    path("team/<slug:slug>/", views.team_queue, name="team"),
+    path("desk/", RedirectView.as_view(pattern_name="desk:home"), name="desk"),
+    path("team/<slug:slug>/", lists.team_queue, name="team"),
+    path("team/<slug:slug>/changes/", lists.team_changes, name="team_changes"),
+    path("team/<slug:slug>/bulk/", lists.bulk, name="bulk"),
+    path("team/<slug:slug>/views/", lists.save_view, name="save_view"),
+    path("views/<int:view_id>/delete/", lists.delete_view, name="delete_view"),
+    path("cases/<int:number>/changes/", lists.case_changes, name="case_changes"),
     path("cases/new/", views.new_case, name="new_case"),
     path(
         "escalations/<int:escalation_id>/acknowledge/",
@@ -23,6 +30,7 @@ urlpatterns = [
     ),
     path("cases/<int:number>/", views.case_detail, name="case"),
     path("cases/<int:number>/reply/", views.reply, name="reply"),
+    path("cases/<int:number>/reply/check/", views.check_reply, name="check_reply"),
     path("cases/<int:number>/routing/", views.settle_routing, name="settle_routing"),
     path("cases/<int:number>/note/", views.note, name="note"),
     path("cases/<int:number>/handoff/", views.request_handoff, name="request_handoff"),

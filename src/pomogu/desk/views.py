@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import hashlib
 import html
 import logging
@@ -22,9 +23,8 @@ from urllib.parse import quote, unquote
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import (
     FileResponse,
     Http404,
@@ -38,12 +38,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pomogu.cases import queries, services
 from pomogu.cases.choices import (
-    ACTIVE_STATES,
     CaseState,
     Channel,
     ContractorTaskState,
@@ -70,6 +70,7 @@ from pomogu.desk.forms import (
     ResolveForm,
     RoutingForm,
 )
+from pomogu.desk.lists import case_stamp
 from pomogu.intake import storage
 from pomogu.intake.models import Attachment, InboundMessage
 from pomogu.intake.parsing import ParseError, parse, safe_filename
@@ -85,7 +86,7 @@ logger = logging.getLogger(__name__)
 ACTIVITY = "activity"  # the thread, the reply and note forms, the timeline
 ACTIONS = "actions"  # handoffs, contractor tasks, resolve and reopen
 
-TEAM_PAGE_SIZE = 50
+DUE_SOON = dt.timedelta(hours=4)  # "due soon" on my work
 
 
 def _actor(request: HttpRequest) -> User:
@@ -121,9 +122,28 @@ def case_url(case: Case) -> str:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """My work: the active cases I own and the handoffs waiting for my answer."""
+    from pomogu.clocks.models import Deadline, DeadlineState, Escalation, EscalationState
+
     actor = _actor(request)
+    now = clock.now()
     context = {
-        "cases": list(queries.with_pending_handoff(queries.my_queue(actor))),
+        "cases": list(with_next_due(queries.with_pending_handoff(queries.my_queue(actor)))),
+        "escalations": list(
+            Escalation.objects.filter(recipient=actor, state=EscalationState.OPEN)
+            .select_related("case", "case__owner", "deadline")
+            .order_by("created_at")[:50]
+        ),
+        "due_soon": list(
+            Deadline.objects.filter(
+                case__owner=actor,
+                state=DeadlineState.PENDING,
+                met_at__isnull=True,
+                due_at__lte=now + DUE_SOON,
+            )
+            .select_related("case")
+            .order_by("due_at")[:20]
+        ),
+        "now": now,
         "awaiting": list(queries.handoffs_awaiting(actor)),
         "sent": list(queries.handoffs_sent_waiting(actor)),
         "decline_form": DeclineForm(),
@@ -140,34 +160,14 @@ def home(request: HttpRequest) -> HttpResponse:
     return _page(request, "desk/home.html", context)
 
 
-STATE_FILTERS = ("active", *[state.value for state in CaseState], "all")
+def with_next_due(qs: QuerySet[Case]) -> QuerySet[Case]:
+    """Annotate each case with its soonest running deadline (``next_due``), for the lists."""
+    from pomogu.clocks.models import Deadline, DeadlineState
 
-
-@require_GET
-@login_required
-def team_queue(request: HttpRequest, slug: str) -> HttpResponse:
-    """One team's cases, active ones by default; only for its members and managers."""
-    actor = _actor(request)
-    try:
-        team = queries.get_desk_team(actor, slug)
-    except NotFound:
-        raise Http404("No such team.") from None
-    state = request.GET.get("state") or "active"
-    if state not in STATE_FILTERS:
-        state = "active"
-    if state == "active":
-        states: tuple[str, ...] = tuple(ACTIVE_STATES)
-    elif state == "all":
-        states = tuple(CaseState.values)
-    else:
-        states = (state,)
-    paginator = Paginator(
-        queries.with_pending_handoff(queries.team_queue(team.pk, states=states)), TEAM_PAGE_SIZE
-    )
-    page = paginator.get_page(request.GET.get("page"))
-    filters = [("active", _("Active")), *CaseState.choices, ("all", _("All"))]
-    context = {"team": team, "page": page, "state": state, "filters": filters}
-    return _page(request, "desk/team.html", context)
+    running = Deadline.objects.filter(
+        case=OuterRef("pk"), state=DeadlineState.PENDING, met_at__isnull=True
+    ).order_by("due_at")
+    return qs.annotate(next_due=Subquery(running.values("due_at")[:1]))
 
 
 # --- the case page --------------------------------------------------------------------------
@@ -522,6 +522,9 @@ def _case_context(
         "may_cancel": handoff is not None
         and (actor.pk in (handoff.from_user_id, case.owner_id) or is_lead),
         "is_active": case.is_active,
+        "live_url": reverse("desk:case_changes", kwargs={"number": case.number})
+        + "?seen="
+        + case_stamp(case),
     }
     for key, make in defaults.items():
         context[key] = bound.get(key) or make()
@@ -670,6 +673,38 @@ def reply(request: HttpRequest, number: int) -> HttpResponse:
         region=ACTIVITY,
         action=act,
     )
+
+
+GUARD_CATEGORIES = {
+    "not_my_job": _lazy("says it is not our job"),
+    "go_elsewhere": _lazy("sends the customer elsewhere"),
+    "call_later": _lazy("asks the customer to call or write again later"),
+    "absent_person": _lazy("waits for someone who is away"),
+    "blame_third_party": _lazy("blames a contractor or partner"),
+    "blame_customer": _lazy("blames the customer"),
+    "refusal": _lazy("refuses without a way forward"),
+    "red_tape": _lazy("hides behind procedure"),
+    "custom": _lazy("a phrase this desk has banned"),
+}
+
+
+@require_POST
+@login_required
+def check_reply(request: HttpRequest, number: int) -> HttpResponse:
+    """The reply guard's verdict while the agent types (R7): what it would stop and a better
+    wording, before anything is sent. Changes nothing; sending checks again."""
+    from pomogu.contact.services import review_reply
+
+    case = _visible_case(_actor(request), number)
+    body = (request.POST.get("body") or "")[:20_000]
+    result = review_reply(body) if body.strip() else None
+    findings = []
+    if result is not None:
+        for finding in result.findings:
+            label = GUARD_CATEGORIES.get(finding.category, finding.category)
+            findings.append({"text": finding.text, "why": label})
+    context = {"case": case, "result": result, "findings": findings}
+    return render(request, "desk/partials/guard_feedback.html", context)
 
 
 @require_POST
