@@ -26,3 +26,16 @@ def sign_in(browser: Any, live_server: Any, username: str) -> Any:
 def shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def csp_violations(page: Any) -> list[str]:
+    """Collect what the page's Content-Security-Policy blocked (Chromium reports each on the
+    console): a page of ours must not trip its own policy."""
+    blocked: list[str] = []
+
+    def keep(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            blocked.append(f"{message.location.get('url')}: {message.text}")
+
+    page.on("console", keep)
+    return blocked

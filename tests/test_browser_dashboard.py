@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from browsing import shot, sign_in
+from browsing import csp_violations, shot, sign_in
 from pomogu.core.testing import Cast
 from pomogu.failures import services
 from pomogu.failures.models import FailureKind
@@ -20,6 +20,7 @@ def test_manager_follows_a_new_failure_from_the_register_to_its_case(
     browser: Any, live_server: Any, cast: Cast
 ) -> None:
     page = sign_in(browser, live_server, "mallory")
+    blocked = csp_violations(page)
     case = cast.open_case(subject="Счёт выставлен дважды", team=cast.billing, customer=cast.erin)
     failure = services.record(
         FailureKind.PROMISE_BROKEN,
@@ -51,3 +52,4 @@ def test_manager_follows_a_new_failure_from_the_register_to_its_case(
     page.wait_for_url(f"**/cases/{case.number}/")
     assert page.locator("h1", has_text="Счёт выставлен дважды").count() == 1
     shot(page, "register-case")
+    assert blocked == []

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from browsing import shot, sign_in
+from browsing import csp_violations, shot, sign_in
 from pomogu.cases.models import Case
 from pomogu.contact.models import OutboxMessage
 from pomogu.core.testing import Cast
@@ -23,6 +23,7 @@ def test_agent_replies_and_hands_off_and_the_receiver_accepts(
     owner = case.owner.username
 
     page = sign_in(browser, live_server, owner)
+    blocked = csp_violations(page)
     shot(page, "desk-my-work")
     page.click("text=Нет интернета в офисе")
     page.wait_for_url(f"**/cases/{case.number}/")
@@ -46,6 +47,7 @@ def test_agent_replies_and_hands_off_and_the_receiver_accepts(
     assert Case.objects.get(pk=case.pk).owner.username == owner
 
     carol = sign_in(browser, live_server, "carol")
+    blocked += csp_violations(carol)
     shot(carol, "desk-carol-waiting-handoff")
     carol.click("text=Нет интернета в офисе")
     with carol.expect_response(lambda r: r.url.endswith("/accept/")):
@@ -57,6 +59,40 @@ def test_agent_replies_and_hands_off_and_the_receiver_accepts(
     carol.goto(live_server.url + "/")
     assert carol.locator("text=Нет интернета в офисе").count() >= 1
     shot(carol, "desk-carol-my-work")
+    assert blocked == []
+
+
+def test_agent_sees_the_guard_warn_of_a_brush_off_then_sends_a_good_reply(
+    browser: Any, live_server: Any, cast: Cast
+) -> None:
+    case = cast.open_case(subject="Счёт выставлен дважды", body="Пришло два одинаковых счёта.")
+    page = sign_in(browser, live_server, "alice")  # the lead works from the team's queue
+    blocked = csp_violations(page)
+    page.click("text=Technical support")
+    page.wait_for_url("**/team/support/")
+    shot(page, "desk-team-queue")
+    page.click("text=Счёт выставлен дважды")
+    page.wait_for_url(f"**/cases/{case.number}/")
+
+    body = page.locator("textarea[name=body]").first
+    body.fill("Это не наш отдел, обращайтесь в бухгалтерию.")
+    warning = page.locator("#guard-feedback .guard--warn")
+    warning.wait_for()
+    assert "не наш отдел" in warning.inner_text()
+    shot(page, "desk-guard-warning")
+    assert OutboxMessage.objects.filter(case=case).count() == 0
+
+    good = "Разобрались: второй счёт выставлен по ошибке, мы его отменили. Ничего платить не нужно."
+    body.fill(good)
+    page.locator("#guard-feedback .guard--ok").wait_for()
+    reply = page.locator(f"form[action='/cases/{case.number}/reply/']")
+    with page.expect_response(lambda r: r.url.endswith("/reply/")):
+        reply.locator("button[type=submit]").click()
+    page.wait_for_selector("text=второй счёт выставлен по ошибке")
+    sent = OutboxMessage.objects.get(case=case)
+    assert "второй счёт выставлен по ошибке" in sent.body
+    shot(page, "desk-good-reply-sent")
+    assert blocked == []
 
 
 def test_hostile_customer_text_runs_no_script(browser: Any, live_server: Any, cast: Cast) -> None:

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from pomogu.desk import lists, views
+from pomogu.desk import lists, search, views
 
 app_name = "desk"
 
@@ -17,6 +17,8 @@ urlpatterns = [
     path("team/<slug:slug>/views/", lists.save_view, name="save_view"),
     path("views/<int:view_id>/delete/", lists.delete_view, name="delete_view"),
     path("cases/<int:number>/changes/", lists.case_changes, name="case_changes"),
+    path("cases/<int:number>/related/", search.related, name="related"),
+    path("search/", search.search, name="search"),
     path("cases/new/", views.new_case, name="new_case"),
     path(
         "escalations/<int:escalation_id>/acknowledge/",
