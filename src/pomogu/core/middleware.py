@@ -64,3 +64,28 @@ class ContentSecurityPolicyMiddleware:
                 ADMIN_CONTENT_SECURITY_POLICY if admin else CONTENT_SECURITY_POLICY
             )
         return response
+
+
+class UserLanguageMiddleware:
+    """A signed-in staff member reads the desk in their own language (``User.language``),
+    whatever the browser asks for; the language switch stores their choice there. Goes after
+    AuthenticationMiddleware; pages for customers decide their language themselves."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.conf import settings
+        from django.utils import translation
+
+        user = getattr(request, "user", None)
+        language = getattr(user, "language", "") if user is not None else ""
+        if (
+            user is not None
+            and user.is_authenticated
+            and language in dict(settings.LANGUAGES)
+            and not request.path.startswith("/my/")
+        ):
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return self.get_response(request)

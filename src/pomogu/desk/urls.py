@@ -10,6 +10,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
+    path("language/", views.set_language, name="set_language"),
     path("desk/", RedirectView.as_view(pattern_name="desk:home"), name="desk"),
     path("team/<slug:slug>/", lists.team_queue, name="team"),
     path("team/<slug:slug>/changes/", lists.team_changes, name="team_changes"),

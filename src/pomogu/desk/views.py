@@ -170,6 +170,23 @@ def with_next_due(qs: QuerySet[Case]) -> QuerySet[Case]:
     return qs.annotate(next_due=Subquery(running.values("due_at")[:1]))
 
 
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, which also remembers a staff member's choice on their
+    account, so every device and every mail they get from the desk follows it."""
+    from django.conf import settings
+    from django.views.i18n import set_language as switch
+
+    language = request.POST.get("language", "")
+    user = request.user
+    if user.is_authenticated and language in dict(settings.LANGUAGES):
+        actor = _actor(request)
+        if actor.language != language:
+            actor.language = language
+            actor.save(update_fields=["language"])
+    return switch(request)
+
+
 # --- the case page --------------------------------------------------------------------------
 
 

@@ -456,12 +456,28 @@ def test_russian_ui_by_accept_language(cast: Cast, client: Client) -> None:
 
 def test_language_switcher_sets_russian(cast: Cast, client: Client) -> None:
     login(client, cast.bob)
-    response = client.post("/i18n/setlang/", {"language": "ru", "next": "/"})
+    response = client.post("/language/", {"language": "ru", "next": "/"})
     assert response.status_code == 302
     assert "Моя работа" in client.get("/").content.decode()
+    assert User.objects.get(pk=cast.bob.pk).language == "ru"
     case = cast.open_case()
     body = client.get(case_url(case)).content.decode()
     assert "Обращение" in body or "обращени" in body
+
+
+def test_the_desk_speaks_the_staff_members_own_language_on_any_browser(
+    cast: Cast, client: Client
+) -> None:
+    User.objects.filter(pk=cast.bob.pk).update(language="ru")
+    login(client, cast.bob)
+    body = client.get("/", HTTP_ACCEPT_LANGUAGE="en-GB").content.decode()
+    assert "Моя работа" in body
+    assert 'lang="ru"' in body
+    client.post("/language/", {"language": "en", "next": "/"})
+    assert User.objects.get(pk=cast.bob.pk).language == "en"
+    assert "My work" in client.get("/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    alice = login(Client(), cast.alice)  # alice chose nothing: her browser decides
+    assert "Моя работа" in alice.get("/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
 
 
 # --- query budgets --------------------------------------------------------------------------
