@@ -71,7 +71,10 @@ def test_agent_sees_the_guard_warn_of_a_brush_off_then_sends_a_good_reply(
     page.click("text=Technical support")
     page.wait_for_url("**/team/support/")
     shot(page, "desk-team-queue")
-    page.click("text=Счёт выставлен дважды")
+    page.keyboard.press("j")  # the keyboard moves through the queue: the first case is ours
+    focused = page.evaluate("document.activeElement.getAttribute('href')")
+    assert focused == f"/cases/{case.number}/"
+    page.keyboard.press("Enter")
     page.wait_for_url(f"**/cases/{case.number}/")
 
     body = page.locator("textarea[name=body]").first
