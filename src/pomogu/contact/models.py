@@ -25,6 +25,7 @@ class OutboxKind(models.TextChoices):
     ACKNOWLEDGEMENT = "ack", _("Acknowledgement")
     NOTIFICATION = "notification", _("Notification")
     SURVEY = "survey", _("Satisfaction survey")
+    SIGN_IN = "sign_in", _("Portal sign-in link")
 
 
 class OutboxMessage(models.Model):

@@ -273,10 +273,6 @@ def by_token(token: str) -> Survey:
 def answer(token: str, *, rating: int, comment: str = "") -> Survey:
     """Record the customer's rating (once; a second answer changes nothing). A low rating
     tells the team lead and is a failure of service."""
-    from pomogu.contact.services import case_link, notify_staff
-    from pomogu.failures.services import record
-    from pomogu.people.services import stand_in_for
-
     survey = by_token(token)
     survey = (
         Survey.objects.select_for_update(of=("self",))
@@ -289,6 +285,16 @@ def answer(token: str, *, rating: int, comment: str = "") -> Survey:
         return survey
     if survey.state != SurveyState.SENT:
         raise DomainError(_("This survey is not open."), code="survey_closed")
+    return _record_answer(survey, rating=rating, comment=comment)
+
+
+def _record_answer(survey: Survey, *, rating: int, comment: str) -> Survey:
+    """Store the rating of a locked, not yet answered survey, with its timeline event; a low
+    rating tells the team lead and is a failure of service. Shared by both ways to answer."""
+    from pomogu.contact.services import case_link, notify_staff
+    from pomogu.failures.services import record
+    from pomogu.people.services import stand_in_for
+
     survey.state = SurveyState.ANSWERED
     survey.rating = rating
     survey.comment = comment.strip()[:4000]
@@ -336,6 +342,47 @@ def answer(token: str, *, rating: int, comment: str = "") -> Survey:
                 dedupe_key=f"survey:{survey.pk}:low",
             )
     return survey
+
+
+@transaction.atomic
+def answer_in_portal(case: Case, *, rating: int, comment: str = "") -> Survey:
+    """Record a rating the customer gives on the case's page in the portal, by the same rules
+    as the survey link: once only (a second rating changes nothing), and a low rating tells
+    the team lead and is a failure of service.
+
+    The customer may rate a solved case before its survey went out: a case with no survey yet
+    gets one, created answered; a waiting survey is answered and so never sent (a deferred
+    survey mail is withdrawn). A skipped or cancelled survey is answered too: those reasons
+    are about not asking, and here the customer offered the rating. Refused for a case that
+    is not resolved or closed."""
+    if not 1 <= rating <= 5:
+        raise DomainError(_("A rating is a number from 1 to 5."), code="invalid_rating")
+    # The bare row is locked (as cases.services._lock does), so two ratings of a case with no
+    # survey yet take turns instead of both creating one.
+    if not list(Case.objects.select_for_update().filter(pk=case.pk).values_list("pk")):
+        raise NotFound(_("No such case."))
+    case = Case.objects.select_related("customer", "team").get(pk=case.pk)
+    if case.state not in (CaseState.RESOLVED, CaseState.CLOSED):
+        raise DomainError(_("Only a solved request can be rated."), code="not_resolved")
+    survey = (
+        Survey.objects.select_for_update(of=("self",))
+        .select_related("case", "case__team", "contact")
+        .filter(case=case)
+        .first()
+    )
+    if survey is None:
+        survey = Survey.objects.create(
+            case=case,
+            customer=case.customer,
+            due_at=clock.now(),
+            token=_new_token(),
+            state=SurveyState.WAITING,
+        )
+    if survey.state == SurveyState.ANSWERED:
+        return survey
+    if survey.contact is not None:
+        governor.withdraw(survey.contact, governor.WITHDRAWN)
+    return _record_answer(survey, rating=rating, comment=comment)
 
 
 def results(queryset: Any = None) -> dict[str, Any]:

@@ -1,0 +1,142 @@
+"""What a signed-in customer may see (SEC-1, AZ-1): the cases of the customers with their
+address, only the messages meant for them, and those messages' attachments. Everything else
+does not exist for them (404), whatever its number or id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db.models import Case as Choose
+from django.db.models import (
+    Count,
+    DateTimeField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Lower
+from django.utils.translation import gettext as _
+
+from pomogu.cases.choices import CaseState, MessageKind
+from pomogu.cases.models import Case, Message
+from pomogu.clocks.models import Deadline, DeadlineKind, DeadlineState
+from pomogu.core.errors import NotFound
+from pomogu.intake.models import Attachment
+from pomogu.people.models import Customer
+
+# What the customer sees of a conversation: their own messages (and those of people an agent
+# accepted onto the case) and the replies to them; never internal notes, never held mail.
+VISIBLE_KINDS = (MessageKind.INBOUND, MessageKind.REPLY)
+# The case waits for the team: it is in the team's queue (waiting on the customer, on a
+# contractor, or solved, it is not).
+WAITING_FOR_TEAM = (CaseState.NEW, CaseState.OPEN)
+
+
+def customers_with(email: str) -> list[Customer]:
+    """The customers with this address, through the LOWER(email) index; none for ""."""
+    if not email:
+        return []
+    return list(
+        Customer.objects.alias(email_lower=Lower("email")).filter(email_lower=email.lower())
+    )
+
+
+def with_portal_facts(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """Annotate each case, in the same query, with what its page and list show:
+
+    - ``last_activity``: the last message the customer can see (else the opening);
+    - ``answer_due``: when an answer is due, as ``clocks.services.expected_answer_by`` says;
+    - ``queue_position``: while it waits for its team, 1 + the team's waiting cases ahead of
+      it in ``cases.queries.team_queue`` order (higher priority, or the same priority and
+      opened earlier; the id settles a tie); None otherwise.
+    """
+    last_seen = (
+        Message.objects.filter(case=OuterRef("pk"), kind__in=VISIBLE_KINDS)
+        .order_by("-created_at", "-id")
+        .values("created_at")[:1]
+    )
+    due = (
+        Deadline.objects.filter(
+            case=OuterRef("pk"),
+            kind__in=(DeadlineKind.FIRST_RESPONSE, DeadlineKind.NEXT_RESPONSE),
+            state__in=(DeadlineState.PENDING, DeadlineState.BREACHED),
+            met_at__isnull=True,
+            due_at__isnull=False,
+        )
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    ahead = (
+        Case.objects.filter(team=OuterRef("team"), state__in=WAITING_FOR_TEAM)
+        .filter(
+            Q(priority__gt=OuterRef("priority"))
+            | Q(priority=OuterRef("priority"), created_at__lt=OuterRef("created_at"))
+            | Q(
+                priority=OuterRef("priority"),
+                created_at=OuterRef("created_at"),
+                pk__lt=OuterRef("pk"),
+            )
+        )
+        .order_by()
+        .values("team")
+        .annotate(ahead=Count("pk"))
+        .values("ahead")
+    )
+    return cases.annotate(
+        last_activity=Coalesce(Subquery(last_seen, output_field=DateTimeField()), "created_at"),
+        answer_due=Subquery(due, output_field=DateTimeField()),
+        queue_position=Choose(
+            When(
+                state__in=WAITING_FOR_TEAM,
+                then=Coalesce(Subquery(ahead, output_field=IntegerField()), Value(0)) + 1,
+            ),
+            default=None,
+            output_field=IntegerField(),
+        ),
+    )
+
+
+def cases_of(customers: Sequence[Customer]) -> QuerySet[Case]:
+    """The customers' cases, newest activity first, in one query with their owner."""
+    return (
+        with_portal_facts(Case.objects.filter(customer__in=[c.pk for c in customers]))
+        .select_related("owner", "merged_into")
+        .order_by("-last_activity", "-pk")
+    )
+
+
+def case_of(customers: Sequence[Customer], number: int) -> Case:
+    """One of the customers' cases by its number; NotFound for any other number."""
+    try:
+        return cases_of(customers).get(number=number)
+    except (Case.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise NotFound(_("No such case.")) from None
+
+
+def thread_of(case: Case) -> QuerySet[Message]:
+    """The conversation as the customer sees it, oldest first, with authors and attachments."""
+    return (
+        case.messages.filter(kind__in=VISIBLE_KINDS)
+        .select_related("author", "customer")
+        .prefetch_related("attachments")
+        .order_by("created_at", "id")
+    )
+
+
+def attachment_of(customers: Sequence[Customer], number: int, attachment_id: int) -> Attachment:
+    """An attachment of a message the customer can see on one of their cases (AZ-13: checked
+    against the case as it is now); NotFound otherwise, a note's attachment included."""
+    try:
+        return Attachment.objects.select_related("message__case").get(
+            pk=attachment_id,
+            message__kind__in=VISIBLE_KINDS,
+            message__case__number=number,
+            message__case__customer__in=[c.pk for c in customers],
+        )
+    except (Attachment.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise NotFound(_("No such attachment.")) from None
