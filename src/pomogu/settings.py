@@ -287,6 +287,13 @@ POMOGU: dict[str, Any] = {
 # The region a phone number written without a country code belongs to (ISO 3166 code).
 PHONE_REGION = env_str("POMOGU_PHONE_REGION", "RU")
 
+# The customer portal (/my/): sign-in links, throttles, session, files per reply.
+POMOGU_PORTAL_LINK_MINUTES = env_int("POMOGU_PORTAL_LINK_MINUTES", 15)
+POMOGU_PORTAL_LINKS_PER_EMAIL = env_int("POMOGU_PORTAL_LINKS_PER_EMAIL", 5)
+POMOGU_PORTAL_LINKS_PER_CLIENT = env_int("POMOGU_PORTAL_LINKS_PER_CLIENT", 20)
+POMOGU_PORTAL_SESSION_DAYS = env_int("POMOGU_PORTAL_SESSION_DAYS", 14)
+POMOGU_PORTAL_MAX_FILES = env_int("POMOGU_PORTAL_MAX_FILES", 5)
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

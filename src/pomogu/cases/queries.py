@@ -93,7 +93,7 @@ def team_queue(team_id: int, *, states: tuple[str, ...] = ACTIVE_STATES) -> Quer
     return (
         Case.objects.filter(team_id=team_id, state__in=states)
         .select_related("customer", "owner")
-        .order_by("-priority", "created_at")
+        .order_by("-priority", "created_at", "id")
     )
 
 
