@@ -149,6 +149,10 @@ def _build(password: str) -> str:
     Organisation.objects.update(created_at=long_ago)
     Customer.objects.update(created_at=long_ago)
     _clocks(staff, teams)
+    # The knowledge base: public articles for /help/ and the portal, internal ones for staff.
+    from pomogu.kb.demo import load_demo_articles
+
+    load_demo_articles(staff["o.volkova"])
     # The router learns from the teams' typical requests and the demo's history (R1).
     triage.train(reason="demo data")
     return people.create_token(staff[ADMIN_USERNAME], name="demo")

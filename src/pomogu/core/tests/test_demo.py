@@ -413,3 +413,41 @@ def test_demo_serves_the_api_end_to_end_and_stops_cleanly_on_ctrl_c(
     process.send_signal(signal.SIGINT)
     assert process.wait(15) == 0, output.text
     assert "Stopped." in output.text
+
+
+def test_every_page_has_something_to_show_on_the_first_start(demo: DemoCredentials) -> None:
+    """Issue 7: the demo makes every page meaningful: queues with cases, a case with its
+    thread and related cases, search results, the failure register, the knowledge base, the
+    public help centre and a customer's portal."""
+    from django.test import Client
+
+    from pomogu.core.runner import run_once
+    from pomogu.portal.tests.support import sign_in
+
+    run_once()  # the runner's first round: overdue clocks become failures, mail is sent
+    lead = User.objects.get(username=TEAMS[0].lead)
+    staff = Client()
+    staff.force_login(lead)
+    home = staff.get("/").content.decode()
+    assert 'class="cases"' in home or "card-title" in home
+    queue = staff.get(f"/team/{TEAMS[0].slug}/").content.decode()
+    assert 'href="/cases/' in queue
+    case = Case.objects.filter(team__slug=TEAMS[0].slug).order_by("-created_at").first()
+    assert case is not None
+    page = staff.get(f"/cases/{case.number}/").content.decode()
+    assert case.subject in page
+    related = staff.get(f"/cases/{case.number}/related/")
+    assert related.status_code == 200
+    found = staff.get("/search/?q=интернет").content.decode()
+    assert 'href="/cases/' in found
+    assert staff.get("/kb/").content.decode().count('href="/kb/') >= 3
+    manager = Client()
+    manager.force_login(User.objects.get(username="o.volkova"))
+    register = manager.get("/register/").content.decode()
+    assert "<svg" in register
+    assert "/register/failures/" in register
+    public = Client()
+    assert public.get("/help/").content.decode().count('href="/help/') >= 3
+    portal = sign_in(Client(), "t.egorova@vektor-logistika.example")
+    mine = portal.get("/my/").content.decode()
+    assert 'href="/my/cases/' in mine

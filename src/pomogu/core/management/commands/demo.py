@@ -22,6 +22,9 @@ HOST = "127.0.0.1"
 FILE_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 
 
+PORTAL_CUSTOMER = "t.egorova@vektor-logistika.example"  # a demo customer with open cases
+
+
 def _port_from_env() -> int:
     raw = os.environ.get("PORT", "").strip()
     if not raw:
@@ -151,6 +154,10 @@ class Command(BaseCommand):
             f"  OpenAPI:       {base}/api/v1/openapi.json   (docs: {base}/api/v1/docs)",
             f"  Health:        {base}/healthz",
             f"  Web form:      {base}/contact/",
+            f"  Portal:        {base}/my/   (customers sign in by an emailed link: try",
+            f"                 {PORTAL_CUSTOMER}; the link is in the outbound mail below)",
+            f"  Help centre:   {base}/help/   (public articles; staff edit them at {base}/kb/)",
+            f"  Register:      {base}/register/   (failures of service, for leads and managers)",
             f"  LMTP:          {self.lmtp_address}   (mail for any address opens a case)",
             "",
             f"  Login:         {credentials.username}",
