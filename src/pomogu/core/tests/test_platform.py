@@ -123,3 +123,29 @@ def test_no_template_carries_inline_script_or_style() -> None:
         for match in inline.finditer(path.read_text())
     ]
     assert offenders == []
+
+
+def test_admin_never_shows_a_personal_link_from_the_outbox(cast: Cast, client: Client) -> None:
+    """A portal sign-in link or a survey link in an outbox row works for whoever reads it."""
+    from django.db import transaction
+
+    from pomogu.contact.models import OutboxKind, OutboxMessage
+    from pomogu.contact.services import enqueue_email
+
+    with transaction.atomic():
+        link = enqueue_email(
+            to_email="dave@customer.test",
+            subject="Sign in",
+            body="https://desk.test/my/link/SECRET-TOKEN/",
+            kind=OutboxKind.SIGN_IN,
+        )
+        reply = enqueue_email(
+            to_email="dave@customer.test", subject="Re", body="VISIBLE TEXT", kind=OutboxKind.REPLY
+        )
+    assert client.login(username="root", password=PASSWORD)
+    page = client.get(f"/admin/contact/outboxmessage/{link.pk}/change/").content.decode()
+    assert "SECRET-TOKEN" not in page
+    assert "personal link" in page
+    shown = client.get(f"/admin/contact/outboxmessage/{reply.pk}/change/").content.decode()
+    assert "VISIBLE TEXT" in shown
+    assert OutboxMessage.objects.count() == 2
