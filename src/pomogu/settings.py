@@ -287,6 +287,11 @@ POMOGU: dict[str, Any] = {
 # The region a phone number written without a country code belongs to (ISO 3166 code).
 PHONE_REGION = env_str("POMOGU_PHONE_REGION", "RU")
 
+# Staff sign-in: failures per username and per client address in the window before 429.
+POMOGU_SIGN_IN_FAILURES_PER_USER = env_int("POMOGU_SIGN_IN_FAILURES_PER_USER", 10)
+POMOGU_SIGN_IN_FAILURES_PER_CLIENT = env_int("POMOGU_SIGN_IN_FAILURES_PER_CLIENT", 30)
+POMOGU_SIGN_IN_WINDOW_MINUTES = env_int("POMOGU_SIGN_IN_WINDOW_MINUTES", 15)
+
 # The customer portal (/my/): sign-in links, throttles, session, files per reply.
 POMOGU_PORTAL_LINK_MINUTES = env_int("POMOGU_PORTAL_LINK_MINUTES", 15)
 POMOGU_PORTAL_LINKS_PER_EMAIL = env_int("POMOGU_PORTAL_LINKS_PER_EMAIL", 5)

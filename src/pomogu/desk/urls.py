@@ -7,7 +7,7 @@ from pomogu.desk import lists, search, views
 app_name = "desk"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
     path("language/", views.set_language, name="set_language"),

@@ -22,6 +22,7 @@ from urllib.parse import quote, unquote
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
@@ -55,6 +56,7 @@ from pomogu.cases.choices import (
 from pomogu.cases.models import Case, Handoff, Message, Notification, TimelineEvent
 from pomogu.clocks.models import Appointment, Promise
 from pomogu.core import clock
+from pomogu.core.clients import client_digest
 from pomogu.core.errors import DomainError, NotFound
 from pomogu.desk.forms import (
     AppointmentForm,
@@ -168,6 +170,44 @@ def with_next_due(qs: QuerySet[Case]) -> QuerySet[Case]:
         case=OuterRef("pk"), state=DeadlineState.PENDING, met_at__isnull=True
     ).order_by("due_at")
     return qs.annotate(next_due=Subquery(running.values("due_at")[:1]))
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in, slowed down for guessers: after too many failures for one username
+    or from one client in the window, it answers 429 with a clear message and checks no
+    password until the window has passed (RELIABILITY.md SEC: rate limits on sign-in)."""
+
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from django.conf import settings
+
+        from pomogu.people.models import SignInFailure
+
+        window = dt.timedelta(minutes=settings.POMOGU_SIGN_IN_WINDOW_MINUTES)
+        since = clock.now() - window
+        username = (request.POST.get("username") or "").strip().lower()[:150]
+        client = client_digest(request, "sign-in")
+        recent = SignInFailure.objects.filter(created_at__gte=since)
+        if (
+            recent.filter(username=username).count() >= settings.POMOGU_SIGN_IN_FAILURES_PER_USER
+            or recent.filter(client=client).count() >= settings.POMOGU_SIGN_IN_FAILURES_PER_CLIENT
+        ):
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(
+                None,
+                _("Too many failed sign-ins. Wait %(minutes)d minutes and try again.")
+                % {"minutes": settings.POMOGU_SIGN_IN_WINDOW_MINUTES},
+            )
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        response = super().post(request, *args, **kwargs)
+        if request.user.is_authenticated:
+            SignInFailure.objects.filter(username=username).delete()
+        else:
+            SignInFailure.objects.filter(created_at__lt=since).delete()
+            SignInFailure.objects.create(username=username, client=client, created_at=clock.now())
+        return response
 
 
 @require_POST

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 
 from django.conf import settings
@@ -17,17 +16,13 @@ from django.views.decorators.http import require_http_methods
 from pomogu.cases import services as cases
 from pomogu.cases.choices import Channel
 from pomogu.core import clock
+from pomogu.core.clients import client_digest
 from pomogu.core.errors import DomainError
 from pomogu.intake.forms import RequestForm
 from pomogu.intake.models import FormSubmission
 
 SALT = "pomogu.intake.form"
 FORM_MAX_AGE = 24 * 3600
-
-
-def _client(request: HttpRequest) -> str:
-    address = request.META.get("REMOTE_ADDR", "")
-    return hashlib.sha256(f"{settings.SECRET_KEY}:{address}".encode()).hexdigest()
 
 
 def _over_limit(client: str) -> bool:
@@ -63,7 +58,7 @@ def request_form(request: HttpRequest) -> HttpResponse:
     done = FormSubmission.objects.filter(nonce=nonce).select_related("case").first()
     if done is not None:
         return render(request, "intake/request_sent.html", {"case": done.case})
-    client = _client(request)
+    client = client_digest(request, "web form")
     if _over_limit(client):
         return render(
             request,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import logging
 import re
 from collections.abc import Callable
@@ -46,6 +45,7 @@ from pomogu.contact import surveys
 from pomogu.contact.governor import customer_zone
 from pomogu.contact.models import Survey, SurveyState
 from pomogu.core import clock
+from pomogu.core.clients import client_digest
 from pomogu.core.errors import DomainError, NotFound
 from pomogu.desk.views import DOWNLOAD_CSP, served_type
 from pomogu.intake import storage
@@ -160,12 +160,6 @@ def customer_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRe
     return wrapper
 
 
-def _client(request: HttpRequest) -> str:
-    # As the web form counts its clients (intake.views): a keyed hash, never the address.
-    address = request.META.get("REMOTE_ADDR", "")
-    return hashlib.sha256(f"{settings.SECRET_KEY}:portal:{address}".encode()).hexdigest()
-
-
 def _unlogged(response: HttpResponseBase) -> HttpResponseBase:
     """Django logs every answer of 400 and more with its path; a sign-in link's path holds its
     token, which must never reach a log (a dead token is no key, but still no log's business).
@@ -200,7 +194,7 @@ def request_link(request: HttpRequest) -> HttpResponseBase:
     form = EmailForm(request.POST)
     if not form.is_valid():
         return render(request, "portal/sign_in.html", {"form": form}, status=422)
-    services.request_link(form.cleaned_data["email"], client=_client(request))
+    services.request_link(form.cleaned_data["email"], client=client_digest(request, "portal"))
     return redirect("portal:link_sent")
 
 

@@ -149,3 +149,26 @@ def test_admin_never_shows_a_personal_link_from_the_outbox(cast: Cast, client: C
     shown = client.get(f"/admin/contact/outboxmessage/{reply.pk}/change/").content.decode()
     assert "VISIBLE TEXT" in shown
     assert OutboxMessage.objects.count() == 2
+
+
+def test_every_page_that_changes_state_is_under_csrf() -> None:
+    """SEC-2: no view is exempt from CSRF except the bearer-token API, which reads no cookie."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def walk(patterns: list[Any], prefix: str = "") -> list[tuple[str, Any]]:
+        found: list[tuple[str, Any]] = []
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                found += walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                found.append((prefix + str(pattern.pattern), pattern.callback))
+        return found
+
+    routes = walk(get_resolver().url_patterns)
+    assert len(routes) > 50
+    exempt = [
+        route
+        for route, view in routes
+        if getattr(view, "csrf_exempt", False) and not route.startswith("api/v1/")
+    ]
+    assert exempt == []

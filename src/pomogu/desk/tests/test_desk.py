@@ -596,3 +596,32 @@ def test_a_possible_recurrence_is_decided_on_the_case_page(cast: Cast, client: C
     assert response["Location"] == case_url(old)
     assert reload(old).state == CaseState.OPEN
     assert reload(new).merged_into_id == old.pk
+
+
+def test_password_guessing_is_slowed_down_then_forgiven(
+    cast: Cast, client: Client, settings: Any
+) -> None:
+    import datetime as dt
+
+    import time_machine
+
+    from pomogu.core import clock
+    from pomogu.people.models import SignInFailure
+
+    settings.POMOGU_SIGN_IN_FAILURES_PER_USER = 3
+    settings.POMOGU_SIGN_IN_FAILURES_PER_CLIENT = 5
+    for _ in range(3):
+        wrong = client.post("/login/", {"username": "Bob", "password": "guess"})
+        assert wrong.status_code == 200
+    blocked = client.post("/login/", {"username": "bob", "password": PASSWORD})
+    assert blocked.status_code == 429
+    assert "Too many failed sign-ins" in blocked.content.decode()
+    assert "_auth_user_id" not in client.session  # the right password did not get in
+    # another username from the same client: two more failures reach the client's limit
+    for _ in range(2):
+        client.post("/login/", {"username": "alice", "password": "guess"})
+    assert client.post("/login/", {"username": "alice", "password": PASSWORD}).status_code == 429
+    with time_machine.travel(clock.now() + dt.timedelta(minutes=16), tick=False):
+        fine = client.post("/login/", {"username": "bob", "password": PASSWORD})
+        assert fine.status_code == 302
+    assert not SignInFailure.objects.filter(username="bob").exists()
