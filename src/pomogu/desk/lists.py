@@ -3,9 +3,11 @@ and the small answers that tell an open page it is out of date (live updates).
 
 Queues are read with keyset pagination (``after`` = the sort key of the last row shown,
 signed), never OFFSET/COUNT: the next page of a queue costs the same with a million cases as
-with a hundred. Live updates are polled by htmx (every few seconds, 204 when nothing changed)
-rather than pushed: it needs no long-lived connection, so it works behind any WSGI server and
-proxy, and a page that is not open costs nothing.
+with a hundred (the active queue seeks into the partial index ``case_team_active``).
+
+Live updates are polled by htmx (every few seconds, 204 when nothing changed) rather than
+pushed: it needs no long-lived connection, so it works behind any WSGI server and proxy, and a
+page that is not open costs nothing.
 """
 
 from __future__ import annotations
@@ -158,14 +160,20 @@ def read_cursor(cursor: str | None, sort: str) -> list[Any] | None:
 
 
 def after(qs: QuerySet[Case], sort: str, key: Sequence[Any]) -> QuerySet[Case]:
-    """The rows that come after ``key`` in this order: (a > x) or (a = x and b > y) or ..."""
+    """The rows that come after ``key`` in this order: (a > x) or (a = x and b > y) or ...
+
+    The first column's bound (a >= x) is said on its own as well: it changes no result, but
+    it is what lets the database seek into the index instead of reading it from the start."""
     condition = Q()
     equal = Q()
-    for (name, descending), value in zip(ORDERS[sort], key, strict=True):
+    fields = ORDERS[sort]
+    for (name, descending), value in zip(fields, key, strict=True):
         beyond = Q(**{f"{name}__{'lt' if descending else 'gt'}": value})
         condition |= equal & beyond
         equal &= Q(**{name: value})
-    return qs.filter(condition)
+    first, descending = fields[0]
+    seek = Q(**{f"{first}__{'lte' if descending else 'gte'}": key[0]})
+    return qs.filter(seek, condition)
 
 
 def ordered(qs: QuerySet[Case], sort: str) -> QuerySet[Case]:

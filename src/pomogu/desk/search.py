@@ -20,6 +20,7 @@ from pomogu.cases import queries
 from pomogu.cases.choices import MessageKind
 from pomogu.cases.models import Case, Message
 from pomogu.people.models import User
+from pomogu.people.services import by_email
 
 MAX_QUERY = 200  # characters of a search that are used
 HISTORY = 8  # the customer's other cases shown
@@ -38,9 +39,12 @@ def find_cases(user: User, query: str, limit: int = 25) -> list[Case]:
     if not query:
         return []
     if "@" in query and " " not in query:
+        customer = by_email(query)
+        if customer is None:
+            return []
         return list(
             queries.visible_cases(user)
-            .filter(customer__email__iexact=query)
+            .filter(customer=customer)
             .select_related("customer", "team", "owner")
             .order_by("-created_at")[:limit]
         )

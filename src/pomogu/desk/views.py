@@ -89,6 +89,7 @@ ACTIVITY = "activity"  # the thread, the reply and note forms, the timeline
 ACTIONS = "actions"  # handoffs, contractor tasks, resolve and reopen
 
 DUE_SOON = dt.timedelta(hours=4)  # "due soon" on my work
+MY_WORK_LIMIT = 50  # cases listed on my work; the team queues filtered to "me" show the rest
 
 
 def _actor(request: HttpRequest) -> User:
@@ -128,8 +129,12 @@ def home(request: HttpRequest) -> HttpResponse:
 
     actor = _actor(request)
     now = clock.now()
+    mine = list(
+        with_next_due(queries.with_pending_handoff(queries.my_queue(actor)))[: MY_WORK_LIMIT + 1]
+    )
     context = {
-        "cases": list(with_next_due(queries.with_pending_handoff(queries.my_queue(actor)))),
+        "cases": mine[:MY_WORK_LIMIT],
+        "more_cases": queries.my_queue(actor).count() if len(mine) > MY_WORK_LIMIT else 0,
         "escalations": list(
             Escalation.objects.filter(recipient=actor, state=EscalationState.OPEN)
             .select_related("case", "case__owner", "deadline")

@@ -235,3 +235,6 @@ class SignInFailure(models.Model):
             models.Index(fields=["username", "created_at"], name="sign_in_failure_user"),
             models.Index(fields=["client", "created_at"], name="sign_in_failure_client"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.username} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -127,9 +127,15 @@ def find_or_create_customer(
 
 def by_email(email: str) -> Customer | None:
     """Case-insensitive lookup through the LOWER(email) unique index (``iexact`` compiles to
-    UPPER(...) on PostgreSQL, which that index cannot serve)."""
+    UPPER(...) on PostgreSQL, which that index cannot serve). The index is partial (addresses
+    that are not empty): the query must say so too, or PostgreSQL scans every customer."""
+    if not email:
+        return None
     return (
-        Customer.objects.alias(email_lower=Lower("email")).filter(email_lower=email.lower()).first()
+        Customer.objects.alias(email_lower=Lower("email"))
+        .filter(email_lower=email.lower())
+        .exclude(email="")
+        .first()
     )
 
 

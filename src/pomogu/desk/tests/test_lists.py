@@ -220,3 +220,22 @@ def test_a_later_page_costs_the_same_queries(
 
 
 TEAM_QUEUE_BUDGET = 10
+
+
+def test_my_work_lists_the_most_urgent_and_points_to_the_rest(
+    cast: Cast, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pomogu.desk import views
+
+    monkeypatch.setattr(views, "MY_WORK_LIMIT", 2)
+    made = [cast.open_case(subject=f"Мой случай {i}") for i in range(3)]
+    for case in made:
+        services.assign(case.pk, actor=cast.alice, to_user=cast.bob)
+    services.set_priority(made[2].pk, actor=cast.alice, priority=Priority.URGENT)
+    login(client, cast.bob)
+    page = client.get("/").content.decode()
+    shown = numbers_on(page)
+    assert len(shown) == 2
+    assert shown[0] == made[2].number  # the urgent one first
+    assert "The 2 most urgent of your 3 active cases" in page
+    assert 'href="/team/support/?owner=me"' in page
