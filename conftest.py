@@ -25,6 +25,14 @@ def _fresh_address_cache() -> None:
     _forget_own_addresses()
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    # Figures the dashboard caches for a few minutes must not outlive the test that made them.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _end_stray_sessions(django_db_setup: Any, django_db_blocker: Any) -> Any:
     """Fault tests kill processes that were connected to the test database on purpose; end

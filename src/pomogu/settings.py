@@ -287,6 +287,9 @@ POMOGU: dict[str, Any] = {
 # The region a phone number written without a country code belongs to (ISO 3166 code).
 PHONE_REGION = env_str("POMOGU_PHONE_REGION", "RU")
 
+# The failure dashboard keeps its service figures (SLA, reopenings, effort, surveys) this long.
+POMOGU_DASHBOARD_CACHE_SECONDS = env_int("POMOGU_DASHBOARD_CACHE_SECONDS", 300)
+
 # Staff sign-in: failures per username and per client address in the window before 429.
 POMOGU_SIGN_IN_FAILURES_PER_USER = env_int("POMOGU_SIGN_IN_FAILURES_PER_USER", 10)
 POMOGU_SIGN_IN_FAILURES_PER_CLIENT = env_int("POMOGU_SIGN_IN_FAILURES_PER_CLIENT", 30)

@@ -218,7 +218,11 @@ class TimelineEvent(models.Model):
     class Meta:
         verbose_name = _("timeline event")
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["case", "created_at"], name="timeline_of_case")]
+        indexes = [
+            models.Index(fields=["case", "created_at"], name="timeline_of_case"),
+            # The register's reopen rate: resolved and reopened events of a period.
+            models.Index(fields=["kind", "created_at"], name="timeline_kind_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} on case {self.case_id}"

@@ -172,6 +172,8 @@ class Deadline(models.Model):
                 fields=["due_at"], condition=Q(state="pending"), name="deadline_pending_due"
             ),
             models.Index(fields=["case", "state"], name="deadline_case_state"),
+            # The register's SLA attainment: the deadlines that came due in a period.
+            models.Index(fields=["due_at", "kind"], name="deadline_due_kind"),
         ]
 
     def __str__(self) -> str:

@@ -228,6 +228,7 @@ class Survey(models.Model):
         verbose_name = _("survey")
         indexes = [
             models.Index(fields=["due_at"], condition=Q(state="waiting"), name="survey_due"),
+            models.Index(fields=["due_at"], name="survey_period"),  # the register's results
             models.Index(fields=["customer", "sent_at"], name="survey_customer_sent"),
         ]
         constraints = [

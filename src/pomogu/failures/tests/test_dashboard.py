@@ -312,7 +312,10 @@ def test_the_reopen_rate_is_cases_reopened_per_case_resolved(cast: Cast) -> None
 # --- cost ---------------------------------------------------------------------------------------
 
 
-def test_the_dashboard_costs_the_same_queries_for_many_failures(cast: Cast, desk: Desk) -> None:
+def test_the_dashboard_costs_the_same_queries_for_many_failures(
+    cast: Cast, desk: Desk, settings: Any
+) -> None:
+    settings.POMOGU_DASHBOARD_CACHE_SECONDS = 0  # every figure computed on each request
     manager = signed_in(cast.mallory)
 
     def queries_for_the_page() -> int:
@@ -340,3 +343,29 @@ def test_the_chart_keeps_decimal_points_in_russian(cast: Cast, desk: Desk) -> No
     svg = page[page.index("<svg") : page.index("</svg>")]
     assert 'height="30.0"' in svg
     assert not re.search(r'="\d+,\d+"', svg)
+
+
+def test_service_figures_are_kept_a_few_minutes_and_failures_stay_live(
+    cast: Cast, desk: Desk, settings: Any
+) -> None:
+    import time_machine as tm
+
+    from pomogu.core import clock
+
+    settings.POMOGU_DASHBOARD_CACHE_SECONDS = 300
+    manager = signed_in(cast.mallory)
+
+    def page() -> str:
+        return manager.get(f"/register/?{NOVEMBER}").content.decode()
+
+    first = page()
+    assert "as of" in first
+    with CaptureQueriesContext(connection) as warm:
+        again = page()
+    assert len(warm) < 10  # session, user, teams, the failures: not the service figures
+    fail(desk.support_case, FailureKind.ANGER, key="late", when=at(23), minutes=5)
+    assert again != page()  # a new failure shows at once
+    later = clock.now() + dt.timedelta(minutes=6)
+    with tm.travel(later, tick=False), CaptureQueriesContext(connection) as cold:
+        page()
+    assert len(cold) > len(warm)
