@@ -41,7 +41,7 @@ from pomogu.cases.queries import team_ids_of, visible_cases
 from pomogu.kb.choices import ArticleLanguage, Visibility
 from pomogu.kb.models import Article
 from pomogu.kb.search_base import Hit, Scope
-from pomogu.kb.text import Keyword, parse_query, shared_needed
+from pomogu.kb.text import Keyword, parse_query, shared_needed, similarity_text
 from pomogu.people.models import User
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def similar_articles(
     one."""
     limit = _bounded(limit)
     backend = _backend()
-    keywords = backend.keywords([(text, 1.0)])
+    keywords = backend.keywords([(similarity_text(text), 1.0)])
     if not keywords:
         return []
     if language not in ArticleLanguage.values:
@@ -130,8 +130,17 @@ def similar_cases(case: Case, user: User, *, limit: int = 5) -> list[Case]:
         .first()
     )
     backend = _backend()
+    # Not the customer's name, email, signature or account numbers: they say who wrote, not
+    # what the problem is (and would make every case of that customer a candidate).
+    customer = case.customer
+    avoid = [customer.name, customer.email]
     # The subject is written to say what the case is about: it counts twice.
-    keywords = backend.keywords([(case.subject, 2.0), (latest or "", 1.0)])
+    keywords = backend.keywords(
+        [
+            (similarity_text(case.subject, avoid), 2.0),
+            (similarity_text(latest or "", avoid), 1.0),
+        ]
+    )
     if not keywords:
         return []
     hits = backend.case_keyword_hits(keywords, scope, exclude=case.pk)
@@ -212,7 +221,13 @@ def _scope(user: User) -> Scope | None:
     if not cases.query.where:
         return Scope()
     sql, params = cases.values("pk").query.sql_with_params()
-    return Scope(sql, tuple(params), tuple(team_ids_of(user)))
+    # The same rule as a condition on a row named "c" (Django names the base table after
+    # itself; the subqueries' tables have aliases of their own, U0...).
+    where, where_params = cases.query.get_compiler(connection=connection).compile(cases.query.where)
+    case_sql = where.replace('"cases_case".', "c.")
+    if '"cases_case"' in case_sql:  # not the shape expected: the subquery form is exact too
+        case_sql, where_params = "", []
+    return Scope(sql, tuple(params), tuple(team_ids_of(user)), case_sql, tuple(where_params))
 
 
 def _load(queryset: QuerySet[M], ids: Sequence[int]) -> list[M]:

@@ -41,11 +41,14 @@ class Hit:
 @dataclass(frozen=True)
 class Scope:
     """The cases a user may see, as SQL (empty: every case), and their teams (None: every
-    team), which say about how many of the cases that is."""
+    team), which say about how many of the cases that is. ``case_sql`` is the same rule as a
+    condition on a row of ``cases_case`` named ``c`` (empty: use ``sql``)."""
 
     sql: str = ""
     params: tuple[Any, ...] = ()
     teams: tuple[int, ...] | None = None
+    case_sql: str = ""
+    case_params: tuple[Any, ...] = ()
 
 
 def in_scope(column: str, scope: Scope) -> tuple[str, list[Any]]:
@@ -53,6 +56,17 @@ def in_scope(column: str, scope: Scope) -> tuple[str, list[Any]]:
     if not scope.sql:
         return "", []
     return f" AND {column} IN ({scope.sql})", list(scope.params)
+
+
+def on_case(scope: Scope) -> tuple[str, list[Any]]:
+    """SQL (and its parameters) keeping the rows of ``cases_case c`` in ``scope``: a condition
+    on the row itself where there is one (no semi-join, which PostgreSQL may plan as a nested
+    loop over every pair), else ``c.id IN (...)``."""
+    if not scope.sql:
+        return "", []
+    if scope.case_sql:
+        return f" AND ({scope.case_sql})", list(scope.case_params)
+    return in_scope("c.id", scope)
 
 
 def article_filters(

@@ -23,7 +23,7 @@ from pomogu.kb.search_base import (
     Statistics,
     article_filters,
     fetch,
-    in_scope,
+    on_case,
 )
 from pomogu.kb.text import (
     MAX_TEXT_CHARS,
@@ -70,20 +70,26 @@ def _pg_groups(keywords: Sequence[Keyword]) -> str:
 #   the primary key, so that only the window's matches are read), the window holding about
 #   WINDOW_MATCHES times the matches wanted (at least MIN_WINDOW rows): the index reads each
 #   word's whole list (~0.1 µs an entry), each match costs ~6 µs.
-# After a step that found too few, the share of matches is measured on the rows read and the
-# next step is planned with it. When at most FEW_MATCHES are expected below the rows read, one
-# query asks for all of them.
+# After a step that found too few, the density of candidates is measured on the rows read and
+# the next step is planned with it, bounded by the statistics (STEP_MATCHES, STEP_US). When
+# the statistics expect at most FEW_MATCHES below the rows read, one query asks for all.
 SCAN_SLACK = 3
 WINDOW_MATCHES = 3
 MIN_WINDOW = 20_000
 FEW_MATCHES = 3000
+# Every step is bounded, whatever the measured share says: a GIN window holds at most
+# STEP_MATCHES matches by the statistics, a walk at most STEP_US of work, each step at least
+# GROWTH times the last; after MAX_STEPS the candidates found are all there are.
+STEP_MATCHES = 3000
+STEP_US = 20_000
+GROWTH = 4
 ROW_US = 2.0
 BYTE_US = 0.045
 GIN_ENTRY_US = 0.1
 RANGE_ROW_US = 0.04
 MATCH_US = 6.0
 JOIN_US = 3.0
-MAX_STEPS = 5
+MAX_STEPS = 4
 # Without statistics (an index not yet analyzed), on a table this big, the first step walks
 # PROBE_ROWS of the newest rows and measures the share of matches.
 PROBE_TABLE = 200_000
@@ -178,6 +184,8 @@ class _Source:
     loose: str = ""
     loose_params: list[Any] = field(default_factory=list)
 
+    scoped_by_row: bool = True
+
     @property
     def checks_cases(self) -> bool:
         return bool(self.join or self.where)
@@ -219,28 +227,26 @@ class _Source:
         )
         if window:
             match = f"(SELECT {match})"
+        # The user's scope and the state are checked inside the candidate query, on each
+        # match (by primary key), so that only the candidates that count are kept.
         prefix = (
             f"WITH cand AS MATERIALIZED (SELECT {self.columns} FROM {self.table} {a} "  # noqa: S608 - SQL from constants; input is bound
-            f"WHERE {self.vector} @@ {match} AND {bounds}) "
+            f"{self.join} WHERE {self.vector} @@ {match} AND {bounds}{self.where}) "
         )
         if self.loose:
-            # OFFSET 0 keeps the check above the joins (else it would be pushed down to the
-            # candidates, before the cases the user may not see are dropped).
+            # OFFSET 0 keeps the check on the candidates (else PostgreSQL would push it down
+            # into the candidate query, reading the text of every match).
             inner = (
                 f"SELECT v.* FROM (SELECT {self.inner}, {a}.id AS _id FROM cand {a} "  # noqa: S608 - SQL from constants; input is bound
-                f"{self.join} WHERE TRUE{self.where} OFFSET 0) v "
-                f"WHERE {text} @@ {self.match} ORDER BY v._id DESC LIMIT %s"
+                f"OFFSET 0) v WHERE {text} @@ {self.match} ORDER BY v._id DESC LIMIT %s"
             )
-            inner_params = [*self.where_params, *self.match_params, limit]
+            inner_params = [*self.match_params, limit]
         else:
-            inner = (
-                f"SELECT {self.inner} FROM cand {a} {self.join} "  # noqa: S608 - SQL from constants; input is bound
-                f"WHERE TRUE{self.where} {ordered}"
-            )
-            inner_params = [*self.where_params, limit]
+            inner = f"SELECT {self.inner} FROM cand {a} {ordered}"  # noqa: S608 - SQL from constants; input is bound
+            inner_params = [limit]
         return (
             f"{prefix}SELECT {self.select} FROM ({inner}) h",  # noqa: S608 - SQL from constants; input is bound
-            [*match_params, lower, upper, *self.select_params, *inner_params],
+            [*match_params, lower, upper, *self.where_params, *self.select_params, *inner_params],
         )
 
 
@@ -267,61 +273,87 @@ class Postgres:
         it walked a million subjects (4 s), and it plans a window as if the GIN index could
         give the newest matches first (it cannot)."""
         rows: list[tuple[Any, ...]] = []
-        upper, share, entries = top, plan.share, plan.entries
+        upper, entries = top, plan.entries
         width = self.statistics.get().get("widths", {}).get(source.table, 200.0)
         row_us = ROW_US + BYTE_US * width
         with transaction.atomic(), connection.cursor() as cursor:
 
-            def run(sql: tuple[str, list[Any]], *, walk: bool = False) -> list[tuple[Any, ...]]:
+            def run(
+                sql: tuple[str, list[Any]], *, walk: bool = False, use_hash: bool = False
+            ) -> list[tuple[Any, ...]]:
                 if walk:  # through the primary key only
                     cursor.execute("SET LOCAL enable_bitmapscan = off")
                     cursor.execute("SET LOCAL enable_seqscan = off")
+                if use_hash:
+                    cursor.execute("SET LOCAL enable_hashjoin = on")
                 cursor.execute(*sql)
                 found = list(cursor.fetchall())
                 if walk:
                     cursor.execute("SET LOCAL enable_bitmapscan = on")
                     cursor.execute("SET LOCAL enable_seqscan = on")
+                if use_hash:
+                    cursor.execute("SET LOCAL enable_hashjoin = off")
                 return found
 
-            # The candidates are few: they meet the cases (state, visibility) by primary key.
+            # The candidates meet their cases (state, visibility) by primary key, one index
+            # look-up each: a nested loop, linear in the matches. The user's scope is a
+            # condition on the case's row (Scope.case_sql); only when it is a subquery
+            # (``c.id IN (...)``, a semi-join that a nested loop would make quadratic) are
+            # hash joins left to the planner.
+            use_hash = not source.scoped_by_row
             cursor.execute("SET LOCAL enable_hashjoin = off")
             cursor.execute("SET LOCAL enable_mergejoin = off")
             cursor.execute("SET LOCAL work_mem = '32MB'")  # exact bitmaps: no page rechecks
             # A few thousand rows at most: workers would cost more than they save, and a
             # walk must stop at its LIMIT, not run ahead in parallel.
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-            if share <= 0 and top >= PROBE_TABLE:
+            # ``prior``: the share of rows matching, from the statistics (before the user's
+            # scope and the state); it bounds what a step may read. ``density``: the share of
+            # rows that are candidates, expected, then measured on the rows read.
+            prior = plan.share
+            density = prior * plan.visible
+            last = 0
+            if prior <= 0 and top >= PROBE_TABLE:
                 window = min(upper, PROBE_ROWS)
                 rows += run(source.sql(upper - window, upper, scan=True), walk=True)
-                share = max(len(rows), 0.5) / window / plan.visible
-                entries = max(entries, share)
+                density = max(len(rows), 0.5) / window
+                prior = density / plan.visible
+                entries = max(entries, prior)
                 upper -= window
-            for step in range(MAX_STEPS + 1):
+                last = window
+            for _step in range(MAX_STEPS):
                 need = source.limit - len(rows)
                 if need <= 0 or upper <= 0:
                     break
-                density = share * plan.visible
-                if step == MAX_STEPS or share * upper <= FEW_MATCHES or density <= 0:
-                    rows += run(source.sql(0, upper, scan=False, limit=need))
+                if prior <= 0 or prior * upper <= FEW_MATCHES:
+                    # Few matches in all that is left (by the statistics): read them all.
+                    rows += run(source.sql(0, upper, scan=False, limit=need), use_hash=use_hash)
                     break
-                walk = need / density
-                window = min(upper, max(MIN_WINDOW, int(WINDOW_MATCHES * walk)))
-                # A walk checks each row's case, then reads the text of the visible ones.
-                scan_us = (JOIN_US if source.checks_cases else 0.0) * walk + row_us * need / share
+                walk = need / max(density, 1e-9)
+                # A window grows at least GROWTH times from the last one, and never holds more
+                # than STEP_MATCHES matches (by the statistics): a step costs at most ~20 ms.
+                window = max(MIN_WINDOW, int(WINDOW_MATCHES * walk), GROWTH * last)
+                window = min(upper, window, max(MIN_WINDOW, int(STEP_MATCHES / prior)))
+                # A walk checks each row's case, then reads the text of the candidates.
+                walk_row_us = (JOIN_US if source.checks_cases else 0.0) + row_us * plan.visible
+                scan_us = walk_row_us * walk
                 gin_us = GIN_ENTRY_US * entries * top
-                bitmap_us = gin_us + RANGE_ROW_US * window + MATCH_US * share * window
+                bitmap_us = gin_us + RANGE_ROW_US * window + MATCH_US * prior * window
                 if scan_us < bitmap_us:
-                    window = min(upper, max(1, int(SCAN_SLACK * walk)))
+                    window = max(1, int(SCAN_SLACK * walk), GROWTH * last)
+                    window = min(upper, window, max(PROBE_ROWS, int(STEP_US / walk_row_us)))
                     found = run(source.sql(upper - window, upper, scan=True, limit=need), walk=True)
                 else:
                     found = run(
-                        source.sql(upper - window, upper, scan=False, window=True, limit=need)
+                        source.sql(upper - window, upper, scan=False, window=True, limit=need),
+                        use_hash=use_hash,
                     )
                 rows += found
                 if len(found) < need:
-                    # Fewer than expected: the share, as measured on the rows just read.
-                    share = max(len(found), 0.5) / window / plan.visible
+                    # Fewer than expected: the density, as measured on the rows just read.
+                    density = max(len(found), 0.5) / window
                 upper -= window
+                last = window
         return rows[: source.limit]
 
     def _tops(self) -> tuple[int, int]:
@@ -373,7 +405,8 @@ class Postgres:
         top_message, top_case = self._tops()
         visible = self._visible_share(scope)
         lexemes = self._lexemes(query) if self._shares("kb_message_body_fts").shares else {}
-        scope_sql, scope_params = in_scope("m.case_id", scope)
+        scope_sql, scope_params = on_case(scope)
+        by_row = not scope.sql or bool(scope.case_sql)
         messages = self._newest(
             _Source(
                 table="cases_message",
@@ -386,16 +419,17 @@ class Postgres:
                 select_params=[text],
                 inner="m.case_id, m.created_at, m.body",
                 text="body",
+                join="JOIN cases_case c ON c.id = m.case_id" if scope_sql else "",
                 where=scope_sql,
                 where_params=scope_params,
                 limit=CANDIDATES,
                 loose=loose,
                 loose_params=loose_params,
+                scoped_by_row=by_row,
             ),
             self._query_plan(query, lexemes, "kb_message_body_fts", visible),
             top=top_message,
         )
-        scope_sql, scope_params = in_scope("c.id", scope)
         subjects = self._newest(
             _Source(
                 table="cases_case",
@@ -413,6 +447,7 @@ class Postgres:
                 limit=SUBJECT_CANDIDATES,
                 loose=loose,
                 loose_params=loose_params,
+                scoped_by_row=by_row,
             ),
             self._query_plan(query, lexemes, "kb_case_subject_fts", visible),
             top=top_case,
@@ -484,7 +519,8 @@ class Postgres:
         top_message, top_case = self._tops()
         # Most cases are resolved or closed: the state filter hardly changes the share.
         visible = self._visible_share(scope)
-        scope_sql, scope_params = in_scope("m.case_id", scope)
+        scope_sql, scope_params = on_case(scope)
+        by_row = not scope.sql or bool(scope.case_sql)
         matched = "ARRAY(SELECT t FROM unnest(tsvector_to_array({})) t WHERE t = ANY(%s::text[]))"
         messages = self._newest(
             _Source(
@@ -502,11 +538,11 @@ class Postgres:
                 where=f" AND c.state IN (%s, %s) AND m.case_id <> %s{scope_sql}",
                 where_params=[*RESOLVED_STATES, exclude, *scope_params],
                 limit=SIMILAR_CANDIDATES,
+                scoped_by_row=by_row,
             ),
             self._keywords_plan(keywords, "kb_message_body_fts", visible),
             top=top_message,
         )
-        scope_sql, scope_params = in_scope("c.id", scope)
         subjects = self._newest(
             _Source(
                 table="cases_case",
@@ -522,6 +558,7 @@ class Postgres:
                 where=f" AND c.state IN (%s, %s) AND c.id <> %s{scope_sql}",
                 where_params=[*RESOLVED_STATES, exclude, *scope_params],
                 limit=SIMILAR_SUBJECT_CANDIDATES,
+                scoped_by_row=by_row,
             ),
             self._keywords_plan(keywords, "kb_case_subject_fts", visible),
             top=top_case,

@@ -35,8 +35,9 @@ PREFIX_MIN = 3
 MAX_TEXT_CHARS = 4000
 KEYWORDS = 8
 # Candidates for similarity hold two of the first this many keywords (the pairs of 8 would
-# make 28 GIN conditions; of 5, 10).
-CANDIDATE_KEYWORDS = 5
+# make 28 GIN conditions; of 5, 10, which cost PostgreSQL's GIN index 150 ms on 2.5 M
+# messages when the words are common; of 3, three).
+CANDIDATE_KEYWORDS = 3
 # In a similarity query, a word in more than this share of messages says little about a
 # problem (it is dropped while at least MIN_KEYWORDS others remain).
 MAX_DOC_SHARE = 0.2
@@ -75,10 +76,6 @@ COURTESY = frozenset(
         "question",
     ]
 )
-# At most this many numbers among the keywords, and each counts for less than a word: an order
-# or phone number is informative about one case and about no problem.
-MAX_NUMBERS = 2
-NUMBER_WEIGHT = 0.5
 
 _CASE_NUMBER_RE = re.compile(r"\s*(?:#|№)?\s*(\d{1,18})\s*")
 _QUERY_TOKEN_RE = re.compile(r'(?P<quote>")|(?P<minus>(?<![^\s(])-(?=[^\W_]|"))|(?P<word>[^\W_]+)')
@@ -305,6 +302,95 @@ class Keyword:
         return Word(self.form, self.term, False, self.term.isdigit()).fts5()
 
 
+# A line of these words only ("С уважением,", "Best regards,", "Thanks,") ends the letter: what
+# follows is a signature (a name, a phone, an account), which says nothing about the problem.
+SIGN_OFF = frozenset(
+    [
+        "с",
+        "уважением",
+        "спасибо",
+        "заранее",
+        "всего",
+        "доброго",
+        "наилучшими",
+        "пожеланиями",
+        "best",
+        "kind",
+        "warm",
+        "warmest",
+        "regards",
+        "thanks",
+        "thank",
+        "you",
+        "cheers",
+        "sincerely",
+        "yours",
+        "respectfully",
+    ]
+)
+NAME_PREFIX_MIN = 4
+NAME_ENDING = 3
+# Lines after a sign-off that still count as the signature when it has no trailing comma.
+SIGNATURE_LINES = 3
+
+
+def _digit_heavy(word: str) -> bool:
+    """An account, order, phone or contract number (half its characters digits or more): it
+    identifies one customer or case, not a problem."""
+    digits = sum(char.isdigit() for char in word)
+    return digits * 2 >= len(word)
+
+
+def _signature_starts(lines: Sequence[str]) -> int | None:
+    """The index of the line that ends the letter (a sign-off or "--"), if there is one."""
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped in ("--", "-- ", "—", "__"):
+            return index
+        words = _WORD_RE.findall(normalise(stripped))
+        if not words or len(words) > 4 or not all(word in SIGN_OFF for word in words):
+            continue
+        if not any(other.strip() for other in lines[:index]):
+            continue  # nothing written before it: not the end of a letter
+        rest = [other for other in lines[index + 1 :] if other.strip()]
+        if stripped.endswith(",") or len(rest) <= SIGNATURE_LINES:
+            return index
+    return None
+
+
+def similarity_text(text: str, avoid: Iterable[str] = ()) -> str:
+    """``text`` without what identifies a person rather than a problem: the signature (from a
+    sign-off line such as "С уважением," on), numbers (words that are half digits or more) and
+    the words of ``avoid`` (the customer's name and email address) in any of their forms."""
+    avoided = {normalise(word) for item in avoid for word in _WORD_RE.findall(item)}
+    avoided_stems = {stem(word) for word in avoided if not _digit_heavy(word)}
+    avoided_stems = {term for term in avoided_stems if len(term) >= PREFIX_MIN}
+    # Snowball does not stem names alike ("кузнецов" → "кузнец", "кузнецова" → "кузнецов"):
+    # a word that is a name or its stem plus an ending of up to NAME_ENDING letters goes too.
+    prefixes = {term for term in avoided | avoided_stems if len(term) >= NAME_PREFIX_MIN}
+
+    def avoided_word(word: str) -> bool:
+        if word in avoided or stem(word) in avoided_stems:
+            return True
+        return any(
+            word.startswith(prefix) and len(word) - len(prefix) <= NAME_ENDING
+            for prefix in prefixes
+        )
+
+    lines = text[:MAX_TEXT_CHARS].splitlines()
+    end = _signature_starts(lines)
+    if end is not None:
+        lines = lines[:end]
+
+    def keep(match: re.Match[str]) -> str:
+        word = normalise(match.group())
+        if _digit_heavy(word) or avoided_word(word):
+            return " "
+        return match.group()
+
+    return _WORD_RE.sub(keep, "\n".join(lines))
+
+
 def count_terms(texts: Iterable[tuple[str, float]]) -> dict[str, tuple[float, str]]:
     """Stems of the texts (stop words dropped) with their weighted counts and a form each was
     written in. Each text comes with a weight: a subject says more than a message's 50th line."""
@@ -329,30 +415,23 @@ def pick_keywords(
     """The ``limit`` most informative terms: frequent in the text (log-damped), rare in the
     desk's messages (``shares``: the share of messages holding each term, as far as it is known;
     a term not in it is taken to be in at most ``rare`` of them). Without shares, longer words
-    win ties. Numbers count for less and at most MAX_NUMBERS are kept."""
+    win ties. Numbers (words half digits or more) are never chosen."""
     floor = max(rare, 1e-6)
     scored: list[tuple[float, int, str, str, float | None]] = []
     for term, (count, form) in counts.items():
-        numeric = term.isdigit()
-        if len(term) < PREFIX_MIN or term in COURTESY:
+        # A number (an account, an order, a phone) is informative about one case, not a problem.
+        if len(term) < PREFIX_MIN or term in COURTESY or _digit_heavy(term):
             continue
         share = shares.get(term) if shares is not None else None
         idf = 1.0 if shares is None else math.log(1.0 / max(share or floor, 1e-6))
         score = (1.0 + math.log(count)) * max(idf, 0.01)
-        if numeric:
-            score *= NUMBER_WEIGHT
         scored.append((score, len(term), term, form, share))
     scored.sort(key=lambda item: (-item[0], -item[1], item[2]))
     informative = [item for item in scored if item[4] is None or item[4] <= MAX_DOC_SHARE]
     if len(informative) < MIN_KEYWORDS:
         informative = scored
     chosen: list[Keyword] = []
-    numbers = 0
     for score, _length, term, form, _share in informative:
-        if term.isdigit():
-            if numbers >= MAX_NUMBERS:
-                continue
-            numbers += 1
         chosen.append(Keyword(term, form, round(score, 4)))
         if len(chosen) >= limit:
             break

@@ -19,7 +19,9 @@ from pomogu.kb.search import (
     similar_articles,
     similar_cases,
 )
+from pomogu.kb.text import similarity_text
 from pomogu.people.models import Team
+from pomogu.people.services import find_or_create_customer
 
 HOSTILE = [
     "",
@@ -383,3 +385,45 @@ def test_postgresql_queries_use_the_expression_indexes(cast: Cast) -> None:
             plans[name] = "\n".join(row[0] for row in cursor.fetchall())
     for name, plan in plans.items():
         assert name in plan, plan
+
+
+def test_similarity_text_drops_names_emails_numbers_and_signatures() -> None:
+    text = (
+        "Пропал интернет у Кузнецова, лицевой счёт 55501234, заявка A-1234567.\n\n"
+        "С уважением,\nИван Кузнецов\n+7 916 555-01-23"
+    )
+    kept = similarity_text(text, ["Иван Кузнецов", "ivan.kuznetsov77@example.ru"])
+    assert "интернет" in kept
+    assert "счёт" in kept
+    for gone in ("Кузнецов", "Иван", "55501234", "1234567", "916", "уважением"):
+        assert gone not in kept
+    assert "Best regards" not in similarity_text("The router is down.\n\nBest regards,\nJames")
+    # A line of thanks inside the letter is not a signature.
+    inside = "Thanks,\nthe router is down again since Monday.\nIt blinks red.\nAnd more.\nAgain."
+    assert "router" in similarity_text(inside)
+
+
+def test_a_customers_name_email_and_account_do_not_make_cases_similar(cast: Cast) -> None:
+    customer = find_or_create_customer(email="ivan.kuznetsov77@example.ru", name="Иван Кузнецов")
+    signature = "\n\nС уважением,\nИван Кузнецов\nivan.kuznetsov77@example.ru"
+    # The same customer, another problem: only the name, the email and the account are shared.
+    other = cast.open_case(
+        customer=customer,
+        subject="Кузнецов 55501234: двойное списание",
+        body="Деньги списали дважды за октябрь. Лицевой 55501234." + signature,
+    )
+    resolved(other, cast, "Вернули деньги.")
+    current = cast.open_case(
+        customer=customer,
+        subject="Кузнецов 55501234: роутер мигает красным",
+        body="Роутер мигает красным, интернета нет. Лицевой 55501234." + signature,
+    )
+    from pomogu.kb.search import _backend
+
+    customer_words = {"кузнецов", "иван", "ива", "ivan", "kuznetsov77", "55501234", "example"}
+    text = similarity_text(current.subject, [customer.name, customer.email])
+    terms = {keyword.term for keyword in _backend().keywords([(text, 2.0)])}
+    assert terms
+    assert not terms & customer_words
+    assert not any(term.isdigit() for term in terms)
+    assert similar_cases(current, cast.alice) == []
