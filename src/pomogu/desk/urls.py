@@ -19,6 +19,7 @@ urlpatterns = [
     path("views/<int:view_id>/delete/", lists.delete_view, name="delete_view"),
     path("cases/<int:number>/changes/", lists.case_changes, name="case_changes"),
     path("cases/<int:number>/related/", search.related, name="related"),
+    path("cases/<int:number>/forms/<slug:name>/", views.case_form, name="case_form"),
     path("search/", search.search, name="search"),
     path("cases/new/", views.new_case, name="new_case"),
     path(

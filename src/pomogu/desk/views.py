@@ -90,6 +90,7 @@ ACTIONS = "actions"  # handoffs, contractor tasks, resolve and reopen
 
 DUE_SOON = dt.timedelta(hours=4)  # "due soon" on my work
 MY_WORK_LIMIT = 50  # cases listed on my work; the team queues filtered to "me" show the rest
+UNROUTED_LIMIT = 20  # requests waiting for a routing decision listed on my work, oldest first
 
 
 def _actor(request: HttpRequest) -> User:
@@ -132,6 +133,12 @@ def home(request: HttpRequest) -> HttpResponse:
     mine = list(
         with_next_due(queries.with_pending_handoff(queries.my_queue(actor)))[: MY_WORK_LIMIT + 1]
     )
+    waiting_for_routing = queries.visible_cases(actor).filter(routing__needs_person=True)
+    unrouted = list(
+        waiting_for_routing.select_related("team", "customer").order_by("created_at")[
+            : UNROUTED_LIMIT + 1
+        ]
+    )
     context = {
         "cases": mine[:MY_WORK_LIMIT],
         "more_cases": queries.my_queue(actor).count() if len(mine) > MY_WORK_LIMIT else 0,
@@ -157,12 +164,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "notifications": list(
             actor.notifications.filter(read_at__isnull=True).select_related("case")[:20]
         ),
-        "unrouted": list(
-            queries.visible_cases(actor)
-            .filter(routing__needs_person=True)
-            .select_related("team", "customer")
-            .order_by("created_at")[:50]
-        ),
+        "unrouted": unrouted[:UNROUTED_LIMIT],
+        "more_unrouted": waiting_for_routing.count() if len(unrouted) > UNROUTED_LIMIT else 0,
     }
     return _page(request, "desk/home.html", context)
 
@@ -537,6 +540,7 @@ def _case_context(
     case: Case,
     bound: dict[str, forms.Form] | None = None,
     failed_task: tuple[int, forms.Form] | None = None,
+    open_form: str | None = None,
 ) -> dict[str, Any]:
     actor = _actor(request)
     bound = bound or {}
@@ -589,8 +593,36 @@ def _case_context(
         + case_stamp(case),
     }
     for key, make in defaults.items():
-        context[key] = bound.get(key) or make()
+        lazy = key in LAZY_FORMS.values() and LAZY_FORMS.get(open_form or "") != key
+        if key in bound:
+            context[key] = bound[key]
+        elif not lazy:
+            context[key] = make()
+    context["open_form"] = open_form
     return context
+
+
+# The forms of the case page that are seldom opened are fetched when their panel opens (htmx),
+# or, without JavaScript, by a link that shows the page with that form open. Rendering them
+# for every view of a case cost a third of its time.
+LAZY_FORMS = {
+    "handoff": "handoff_form",
+    "task": "task_form",
+    "promise": "promise_form",
+    "appointment": "appointment_form",
+}
+
+
+@require_GET
+@login_required
+def case_form(request: HttpRequest, number: int, name: str) -> HttpResponse:
+    if name not in LAZY_FORMS:
+        raise Http404("No such form.")
+    case = _visible_case(_actor(request), number)
+    context = _case_context(request, case, open_form=name)
+    if _is_htmx(request):
+        return render(request, f"desk/partials/forms/{name}.html", context)
+    return _page(request, "desk/case.html", context)
 
 
 @require_GET

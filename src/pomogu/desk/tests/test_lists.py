@@ -239,3 +239,24 @@ def test_my_work_lists_the_most_urgent_and_points_to_the_rest(
     assert shown[0] == made[2].number  # the urgent one first
     assert "The 2 most urgent of your 3 active cases" in page
     assert 'href="/team/support/?owner=me"' in page
+
+
+def test_my_work_lists_the_longest_waiting_requests_for_routing(
+    cast: Cast, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pomogu.desk import views
+    from pomogu.triage.models import RoutingDecision
+
+    monkeypatch.setattr(views, "UNROUTED_LIMIT", 2)
+    made = [cast.open_case(subject=f"Куда это? {i}") for i in range(3)]
+    for case in made:
+        RoutingDecision.objects.update_or_create(
+            case=case, defaults={"team": cast.support, "source": "model", "needs_person": True}
+        )
+    login(client, cast.bob)
+    page = client.get("/").content.decode()
+    assert "Куда это? 0" in page
+    assert "Куда это? 1" in page
+    assert "Куда это? 2" not in page  # the newest waits below the fold
+    assert "The 2 that have waited longest." in page
+    assert '<span class="count">3</span>' in page
