@@ -76,21 +76,20 @@ def search_cases(user: User, query: str, *, limit: int = 25) -> list[Case]:
     ``query``, each once, best and newest first. A query that is a case number ("#123",
     "123") puts that case first."""
     limit = _bounded(limit)
-    scope = _scope(user)
+    visible = visible_cases(user)
+    scope = _scope(user, visible)
     if scope is None:
         return []
     parsed = parse_query(query)
     first: list[int] = []
     if parsed.number is not None:
-        first = list(
-            visible_cases(user).filter(number=parsed.number).values_list("pk", flat=True)[:1]
-        )
+        first = list(visible.filter(number=parsed.number).values_list("pk", flat=True)[:1])
     ranked: list[int] = []
     if parsed:
         hits = _backend().case_hits(parsed, scope)
         ranked = [hit.key for hit in _rank(hits)]
     ids = _unique(first + ranked)[:limit]
-    return _load_cases(user, ids)
+    return _load_cases(visible, ids)
 
 
 def similar_articles(
@@ -120,7 +119,8 @@ def similar_cases(case: Case, user: User, *, limit: int = 5) -> list[Case]:
     and latest customer message, best first (``resolution_summary`` says how each was
     solved)."""
     limit = _bounded(limit)
-    scope = _scope(user)
+    visible = visible_cases(user)
+    scope = _scope(user, visible)
     if scope is None:
         return []
     latest = (
@@ -145,7 +145,7 @@ def similar_cases(case: Case, user: User, *, limit: int = 5) -> list[Case]:
         return []
     hits = backend.case_keyword_hits(keywords, scope, exclude=case.pk)
     ids = [hit.key for hit in _similar(hits, keywords)][:limit]
-    return _load_cases(user, ids)
+    return _load_cases(visible, ids)
 
 
 # --- ranking, shared by both backends ----------------------------------------------------------
@@ -212,10 +212,9 @@ def _unique(ids: Iterable[int]) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-def _scope(user: User) -> Scope | None:
-    """Which cases ``user`` may see, None for none. Built from ``visible_cases`` itself, so
-    the rule lives in one place."""
-    cases = visible_cases(user)
+def _scope(user: User, cases: QuerySet[Case]) -> Scope | None:
+    """Which cases ``user`` may see (``cases``: ``visible_cases(user)``), None for none.
+    Built from ``visible_cases`` itself, so the rule lives in one place."""
     if cases.query.is_empty():
         return None
     if not cases.query.where:
@@ -227,17 +226,34 @@ def _scope(user: User) -> Scope | None:
     case_sql = where.replace('"cases_case".', "c.")
     if '"cases_case"' in case_sql:  # not the shape expected: the subquery form is exact too
         case_sql, where_params = "", []
-    return Scope(sql, tuple(params), tuple(team_ids_of(user)), case_sql, tuple(where_params))
+    return Scope(sql, tuple(params), _teams(user, cases), case_sql, tuple(where_params))
+
+
+def _teams(user: User, cases: QuerySet[Case]) -> tuple[int, ...]:
+    """The user's teams, as ``visible_cases`` already read them (its ``team_id IN (...)``),
+    else from the database. They only say about how many cases the user sees."""
+    for child in cases.query.where.children:
+        for lookup in getattr(child, "children", [child]):
+            target = getattr(getattr(lookup, "lhs", None), "target", None)
+            rhs = getattr(lookup, "rhs", None)
+            if (
+                getattr(lookup, "lookup_name", None) == "in"
+                and getattr(target, "attname", None) == "team_id"
+                and getattr(target, "model", None) is Case
+                and isinstance(rhs, (list, tuple, set))
+            ):
+                return tuple(int(team) for team in rhs)
+    return tuple(team_ids_of(user))
+
+
+def _load_cases(visible: QuerySet[Case], ids: Sequence[int]) -> list[Case]:
+    # Loaded through visible_cases again: whatever the SQL above did, nothing else comes back.
+    return _load(visible.select_related("customer", "team", "owner"), ids)
 
 
 def _load(queryset: QuerySet[M], ids: Sequence[int]) -> list[M]:
     found = queryset.in_bulk(list(ids))
     return [found[pk] for pk in ids if pk in found]
-
-
-def _load_cases(user: User, ids: Sequence[int]) -> list[Case]:
-    # Loaded through visible_cases again: whatever the SQL above did, nothing else comes back.
-    return _load(visible_cases(user).select_related("customer", "team", "owner"), ids)
 
 
 def _search_articles(

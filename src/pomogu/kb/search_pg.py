@@ -250,6 +250,67 @@ class _Source:
         )
 
 
+# The planner's options for the candidate queries, set with SET LOCAL (set_config(..., true))
+# in the transaction of one search: joins only as nested loops by primary key (hash and merge
+# joins off), exact bitmaps (no page rechecks), no parallel workers (a few thousand rows at
+# most: workers would cost more than they save, and a walk must stop at its LIMIT, not run
+# ahead in parallel), no JIT compilation.
+_BASE_OPTIONS = {
+    "enable_hashjoin": "off",
+    "enable_mergejoin": "off",
+    "work_mem": "32MB",
+    "max_parallel_workers_per_gather": "0",
+    # The costs of a window's plan reach jit_above_cost (its guesses for the whole index),
+    # though it reads a few rows: compiling it cost 10-13 ms a statement.
+    "jit": "off",
+}
+_TOPS = (
+    "(SELECT coalesce(max(id), 0) FROM cases_message), "
+    "(SELECT coalesce(max(id), 0) FROM cases_case)"
+)
+
+
+def _set_options(options: dict[str, str]) -> tuple[str, list[Any]]:
+    # The names are ours (constants), the values bound.
+    return (
+        ", ".join(f"set_config('{name}', %s, true)" for name in options),
+        list(options.values()),
+    )
+
+
+class _Session:
+    """One search's statements: one transaction, its options set once (with whatever else
+    the first statement asks), then changed only when a step needs others (a walk: no bitmap
+    or sequential scans; a scope as a subquery: hash joins)."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+        self.options = {"enable_bitmapscan": "on", "enable_seqscan": "on", **_BASE_OPTIONS}
+
+    def start(self, columns: str, params: Sequence[Any]) -> tuple[Any, ...]:
+        sql, options = _set_options(_BASE_OPTIONS)
+        self.cursor.execute(f"SELECT {sql}, {columns}", [*options, *params])
+        row = self.cursor.fetchone()
+        return tuple(row[len(_BASE_OPTIONS) :])
+
+    def run(
+        self, sql: tuple[str, list[Any]], *, walk: bool = False, use_hash: bool = False
+    ) -> list[tuple[Any, ...]]:
+        scans = "off" if walk else "on"
+        wanted = {
+            "enable_bitmapscan": scans,
+            "enable_seqscan": scans,
+            "enable_hashjoin": "on" if use_hash else "off",
+        }
+        changed = {name: value for name, value in wanted.items() if self.options[name] != value}
+        if changed:
+            options, params = _set_options(changed)
+            self.cursor.execute(f"SELECT {options}", params)
+            self.options.update(changed)
+        self.cursor.execute(*sql)
+        return list(self.cursor.fetchall())
+
+
 class Postgres:
     statistics = Statistics(_pg_statistics)
 
@@ -264,7 +325,9 @@ class Postgres:
         teams = self.statistics.get().get("teams") or {}
         return min(1.0, max(sum(teams.get(team, 0.0) for team in scope.teams), 0.01))
 
-    def _newest(self, source: _Source, plan: _Plan, *, top: int) -> list[tuple[Any, ...]]:
+    def _newest(
+        self, session: _Session, source: _Source, plan: _Plan, *, top: int
+    ) -> list[tuple[Any, ...]]:
         """Up to ``source.limit`` rows of ``source``, newest first, reading as few rows as
         ``plan`` (what share of the rows match, and of them the user may see) allows.
 
@@ -276,104 +339,64 @@ class Postgres:
         upper, entries = top, plan.entries
         width = self.statistics.get().get("widths", {}).get(source.table, 200.0)
         row_us = ROW_US + BYTE_US * width
-        with transaction.atomic(), connection.cursor() as cursor:
+        # The candidates meet their cases (state, visibility) by primary key, one index
+        # look-up each: a nested loop, linear in the matches. The user's scope is a
+        # condition on the case's row (Scope.case_sql); only when it is a subquery
+        # (``c.id IN (...)``, a semi-join that a nested loop would make quadratic) are
+        # hash joins left to the planner.
+        use_hash = not source.scoped_by_row
 
-            def run(
-                sql: tuple[str, list[Any]], *, walk: bool = False, use_hash: bool = False
-            ) -> list[tuple[Any, ...]]:
-                if walk:  # through the primary key only
-                    cursor.execute("SET LOCAL enable_bitmapscan = off")
-                    cursor.execute("SET LOCAL enable_seqscan = off")
-                if use_hash:
-                    cursor.execute("SET LOCAL enable_hashjoin = on")
-                cursor.execute(*sql)
-                found = list(cursor.fetchall())
-                if walk:
-                    cursor.execute("SET LOCAL enable_bitmapscan = on")
-                    cursor.execute("SET LOCAL enable_seqscan = on")
-                if use_hash:
-                    cursor.execute("SET LOCAL enable_hashjoin = off")
-                return found
+        def run(sql: tuple[str, list[Any]], *, walk: bool = False) -> list[tuple[Any, ...]]:
+            return session.run(sql, walk=walk, use_hash=use_hash and not walk)
 
-            # The candidates meet their cases (state, visibility) by primary key, one index
-            # look-up each: a nested loop, linear in the matches. The user's scope is a
-            # condition on the case's row (Scope.case_sql); only when it is a subquery
-            # (``c.id IN (...)``, a semi-join that a nested loop would make quadratic) are
-            # hash joins left to the planner.
-            use_hash = not source.scoped_by_row
-            cursor.execute("SET LOCAL enable_hashjoin = off")
-            cursor.execute("SET LOCAL enable_mergejoin = off")
-            cursor.execute("SET LOCAL work_mem = '32MB'")  # exact bitmaps: no page rechecks
-            # A few thousand rows at most: workers would cost more than they save, and a
-            # walk must stop at its LIMIT, not run ahead in parallel.
-            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-            # ``prior``: the share of rows matching, from the statistics (before the user's
-            # scope and the state); it bounds what a step may read. ``density``: the share of
-            # rows that are candidates, expected, then measured on the rows read.
-            prior = plan.share
-            density = prior * plan.visible
-            last = 0
-            if prior <= 0 and top >= PROBE_TABLE:
-                window = min(upper, PROBE_ROWS)
-                rows += run(source.sql(upper - window, upper, scan=True), walk=True)
-                density = max(len(rows), 0.5) / window
-                prior = density / plan.visible
-                entries = max(entries, prior)
-                upper -= window
-                last = window
-            for _step in range(MAX_STEPS):
-                need = source.limit - len(rows)
-                if need <= 0 or upper <= 0:
-                    break
-                if prior <= 0 or prior * upper <= FEW_MATCHES:
-                    # Few matches in all that is left (by the statistics): read them all.
-                    rows += run(source.sql(0, upper, scan=False, limit=need), use_hash=use_hash)
-                    break
-                walk = need / max(density, 1e-9)
-                # A window grows at least GROWTH times from the last one, and never holds more
-                # than STEP_MATCHES matches (by the statistics): a step costs at most ~20 ms.
-                window = max(MIN_WINDOW, int(WINDOW_MATCHES * walk), GROWTH * last)
-                window = min(upper, window, max(MIN_WINDOW, int(STEP_MATCHES / prior)))
-                # A walk checks each row's case, then reads the text of the candidates.
-                walk_row_us = (JOIN_US if source.checks_cases else 0.0) + row_us * plan.visible
-                scan_us = walk_row_us * walk
-                gin_us = GIN_ENTRY_US * entries * top
-                bitmap_us = gin_us + RANGE_ROW_US * window + MATCH_US * prior * window
-                if scan_us < bitmap_us:
-                    window = max(1, int(SCAN_SLACK * walk), GROWTH * last)
-                    window = min(upper, window, max(PROBE_ROWS, int(STEP_US / walk_row_us)))
-                    found = run(source.sql(upper - window, upper, scan=True, limit=need), walk=True)
-                else:
-                    found = run(
-                        source.sql(upper - window, upper, scan=False, window=True, limit=need),
-                        use_hash=use_hash,
-                    )
-                rows += found
-                if len(found) < need:
-                    # Fewer than expected: the density, as measured on the rows just read.
-                    density = max(len(found), 0.5) / window
-                upper -= window
-                last = window
+        # ``prior``: the share of rows matching, from the statistics (before the user's
+        # scope and the state); it bounds what a step may read. ``density``: the share of
+        # rows that are candidates, expected, then measured on the rows read.
+        prior = plan.share
+        density = prior * plan.visible
+        last = 0
+        if prior <= 0 and top >= PROBE_TABLE:
+            window = min(upper, PROBE_ROWS)
+            rows += run(source.sql(upper - window, upper, scan=True), walk=True)
+            density = max(len(rows), 0.5) / window
+            prior = density / plan.visible
+            entries = max(entries, prior)
+            upper -= window
+            last = window
+        for _step in range(MAX_STEPS):
+            need = source.limit - len(rows)
+            if need <= 0 or upper <= 0:
+                break
+            if prior <= 0 or prior * upper <= FEW_MATCHES:
+                # Few matches in all that is left (by the statistics): read them all.
+                rows += run(source.sql(0, upper, scan=False, limit=need))
+                break
+            walk = need / max(density, 1e-9)
+            # A window grows at least GROWTH times from the last one, and never holds more
+            # than STEP_MATCHES matches (by the statistics): a step costs at most ~20 ms.
+            window = max(MIN_WINDOW, int(WINDOW_MATCHES * walk), GROWTH * last)
+            window = min(upper, window, max(MIN_WINDOW, int(STEP_MATCHES / prior)))
+            # A walk checks each row's case, then reads the text of the candidates.
+            walk_row_us = (JOIN_US if source.checks_cases else 0.0) + row_us * plan.visible
+            scan_us = walk_row_us * walk
+            gin_us = GIN_ENTRY_US * entries * top
+            bitmap_us = gin_us + RANGE_ROW_US * window + MATCH_US * prior * window
+            if scan_us < bitmap_us:
+                window = max(1, int(SCAN_SLACK * walk), GROWTH * last)
+                window = min(upper, window, max(PROBE_ROWS, int(STEP_US / walk_row_us)))
+                found = run(source.sql(upper - window, upper, scan=True, limit=need), walk=True)
+            else:
+                found = run(source.sql(upper - window, upper, scan=False, window=True, limit=need))
+            rows += found
+            if len(found) < need:
+                # Fewer than expected: the density, as measured on the rows just read.
+                density = max(len(found), 0.5) / window
+            upper -= window
+            last = window
         return rows[: source.limit]
 
-    def _tops(self) -> tuple[int, int]:
-        row = fetch(
-            "SELECT (SELECT coalesce(max(id), 0) FROM cases_message), "
-            "(SELECT coalesce(max(id), 0) FROM cases_case)",
-            [],
-        )[0]
-        return int(row[0]), int(row[1])
-
-    def _lexemes(self, query: Query) -> dict[str, list[str]]:
-        """PostgreSQL's lexemes of each word of the query."""
-        words = sorted({word.text for word in query.terms if not word.stop})
-        return dict(
-            fetch(
-                f"SELECT w, tsvector_to_array(to_tsvector('{PG_CONFIG}'::regconfig, w)) "  # noqa: S608 - SQL from constants; input is bound
-                "FROM unnest(%s::text[]) AS w",
-                [words],
-            )
-        )
+    def _words(self, query: Query) -> list[str]:
+        return sorted({word.text for word in query.terms if not word.stop})
 
     def _query_plan(
         self, query: Query, lexemes: dict[str, list[str]], index: str, visible: float
@@ -402,56 +425,65 @@ class Postgres:
         loose, loose_params = "", []
         if not query.exact_in_index:
             loose, loose_params = _PG_QUERY, [query.loose_websearch()]
-        top_message, top_case = self._tops()
         visible = self._visible_share(scope)
-        lexemes = self._lexemes(query) if self._shares("kb_message_body_fts").shares else {}
         scope_sql, scope_params = on_case(scope)
         by_row = not scope.sql or bool(scope.case_sql)
-        messages = self._newest(
-            _Source(
-                table="cases_message",
-                alias="m",
-                columns="m.id, m.case_id, m.created_at, m.body",
-                vector=_PG_MESSAGE,
-                match=_PG_QUERY,
-                match_params=[text],
-                select=f"h.case_id, h.created_at, ts_rank({_PG_RANKED_BODY}, {_PG_QUERY}, 32)",
-                select_params=[text],
-                inner="m.case_id, m.created_at, m.body",
-                text="body",
-                join="JOIN cases_case c ON c.id = m.case_id" if scope_sql else "",
-                where=scope_sql,
-                where_params=scope_params,
-                limit=CANDIDATES,
-                loose=loose,
-                loose_params=loose_params,
-                scoped_by_row=by_row,
-            ),
-            self._query_plan(query, lexemes, "kb_message_body_fts", visible),
-            top=top_message,
-        )
-        subjects = self._newest(
-            _Source(
-                table="cases_case",
-                alias="c",
-                columns="c.id, c.created_at, c.subject",
-                vector=_PG_SUBJECT,
-                match=_PG_QUERY,
-                match_params=[text],
-                select=f"h.id, h.created_at, ts_rank({_PG_RANKED_SUBJECT}, {_PG_QUERY}, 32)",
-                select_params=[text],
-                inner="c.id, c.created_at, c.subject",
-                text="subject",
-                where=scope_sql,
-                where_params=scope_params,
-                limit=SUBJECT_CANDIDATES,
-                loose=loose,
-                loose_params=loose_params,
-                scoped_by_row=by_row,
-            ),
-            self._query_plan(query, lexemes, "kb_case_subject_fts", visible),
-            top=top_case,
-        )
+        with transaction.atomic(), connection.cursor() as cursor:
+            session = _Session(cursor)
+            # PostgreSQL's lexemes of each word of the query, with the newest rows' ids.
+            top_message, top_case, lexemes = session.start(
+                f"{_TOPS}, (SELECT json_object_agg(w, tsvector_to_array("  # noqa: S608 - SQL from constants; input is bound
+                f"to_tsvector('{PG_CONFIG}'::regconfig, w))) FROM unnest(%s::text[]) AS w)",
+                [self._words(query) if self._shares("kb_message_body_fts").shares else []],
+            )
+            lexemes = lexemes or {}
+            messages = self._newest(
+                session,
+                _Source(
+                    table="cases_message",
+                    alias="m",
+                    columns="m.id, m.case_id, m.created_at, m.body",
+                    vector=_PG_MESSAGE,
+                    match=_PG_QUERY,
+                    match_params=[text],
+                    select=f"h.case_id, h.created_at, ts_rank({_PG_RANKED_BODY}, {_PG_QUERY}, 32)",
+                    select_params=[text],
+                    inner="m.case_id, m.created_at, m.body",
+                    text="body",
+                    join="JOIN cases_case c ON c.id = m.case_id" if scope_sql else "",
+                    where=scope_sql,
+                    where_params=scope_params,
+                    limit=CANDIDATES,
+                    loose=loose,
+                    loose_params=loose_params,
+                    scoped_by_row=by_row,
+                ),
+                self._query_plan(query, lexemes, "kb_message_body_fts", visible),
+                top=top_message,
+            )
+            subjects = self._newest(
+                session,
+                _Source(
+                    table="cases_case",
+                    alias="c",
+                    columns="c.id, c.created_at, c.subject",
+                    vector=_PG_SUBJECT,
+                    match=_PG_QUERY,
+                    match_params=[text],
+                    select=f"h.id, h.created_at, ts_rank({_PG_RANKED_SUBJECT}, {_PG_QUERY}, 32)",
+                    select_params=[text],
+                    inner="c.id, c.created_at, c.subject",
+                    text="subject",
+                    where=scope_sql,
+                    where_params=scope_params,
+                    limit=SUBJECT_CANDIDATES,
+                    loose=loose,
+                    loose_params=loose_params,
+                    scoped_by_row=by_row,
+                ),
+                self._query_plan(query, lexemes, "kb_case_subject_fts", visible),
+                top=top_case,
+            )
         return [Hit(row[0], row[1], float(row[2])) for row in messages] + [
             Hit(row[0], row[1], float(row[2]), in_subject=True) for row in subjects
         ]
@@ -480,15 +512,18 @@ class Postgres:
     def keywords(self, texts: Sequence[tuple[str, float]]) -> list[Keyword]:
         """Keywords as PostgreSQL's own lexemes, so that they match its index exactly."""
         counts: dict[str, tuple[float, str]] = {}
-        for text, weight in texts:
-            if not text.strip():
-                continue
+        texts = [(text, weight) for text, weight in texts if text.strip()]
+        if texts:
+            # Every text in one statement: its lexemes and how often each comes.
             rows = fetch(
-                f"SELECT lexeme, cardinality(positions) FROM unnest(to_tsvector("  # noqa: S608 - SQL from constants; input is bound
-                f"'{PG_CONFIG}'::regconfig, translate(left(%s, {MAX_TEXT_CHARS}), 'ёЁ', 'еЕ')))",
-                [clean(text[:MAX_TEXT_CHARS])],
+                f"SELECT t.i, v.lexeme, cardinality(v.positions) "  # noqa: S608 - SQL from constants; input is bound
+                f"FROM unnest(%s::text[]) WITH ORDINALITY AS t(x, i), unnest(to_tsvector("
+                f"'{PG_CONFIG}'::regconfig, translate(left(t.x, {MAX_TEXT_CHARS}), 'ёЁ', 'еЕ'))) "
+                f"WITH ORDINALITY AS v(lexeme, positions, weights, n) ORDER BY t.i, v.n",
+                [[clean(text[:MAX_TEXT_CHARS]) for text, _weight in texts]],
             )
-            for lexeme, count in rows:
+            for index, lexeme, count in rows:
+                weight = texts[index - 1][1]
                 before, form = counts.get(lexeme, (0.0, lexeme))
                 counts[lexeme] = (before + weight * count, form)
         stats = self._shares("kb_message_body_fts")
@@ -516,53 +551,57 @@ class Postgres:
     ) -> list[Hit]:
         any_of = _pg_groups(keywords)
         terms = [keyword.term for keyword in keywords]
-        top_message, top_case = self._tops()
         # Most cases are resolved or closed: the state filter hardly changes the share.
         visible = self._visible_share(scope)
         scope_sql, scope_params = on_case(scope)
         by_row = not scope.sql or bool(scope.case_sql)
         matched = "ARRAY(SELECT t FROM unnest(tsvector_to_array({})) t WHERE t = ANY(%s::text[]))"
-        messages = self._newest(
-            _Source(
-                table="cases_message",
-                alias="m",
-                columns="m.id, m.case_id, m.created_at, m.body",
-                vector=_PG_MESSAGE,
-                match="%s::tsquery",
-                match_params=[any_of],
-                select=f"h.case_id, h.created_at, {matched.format(_PG_RANKED_BODY)}",
-                select_params=[terms],
-                inner="m.case_id, m.created_at, m.body",
-                text="body",
-                join="JOIN cases_case c ON c.id = m.case_id",
-                where=f" AND c.state IN (%s, %s) AND m.case_id <> %s{scope_sql}",
-                where_params=[*RESOLVED_STATES, exclude, *scope_params],
-                limit=SIMILAR_CANDIDATES,
-                scoped_by_row=by_row,
-            ),
-            self._keywords_plan(keywords, "kb_message_body_fts", visible),
-            top=top_message,
-        )
-        subjects = self._newest(
-            _Source(
-                table="cases_case",
-                alias="c",
-                columns="c.id, c.created_at, c.subject, c.state",
-                vector=_PG_SUBJECT,
-                match="%s::tsquery",
-                match_params=[any_of],
-                select=f"h.id, h.created_at, {matched.format(_PG_RANKED_SUBJECT)}",
-                select_params=[terms],
-                inner="c.id, c.created_at, c.subject",
-                text="subject",
-                where=f" AND c.state IN (%s, %s) AND c.id <> %s{scope_sql}",
-                where_params=[*RESOLVED_STATES, exclude, *scope_params],
-                limit=SIMILAR_SUBJECT_CANDIDATES,
-                scoped_by_row=by_row,
-            ),
-            self._keywords_plan(keywords, "kb_case_subject_fts", visible),
-            top=top_case,
-        )
+        with transaction.atomic(), connection.cursor() as cursor:
+            session = _Session(cursor)
+            top_message, top_case = session.start(_TOPS, [])
+            messages = self._newest(
+                session,
+                _Source(
+                    table="cases_message",
+                    alias="m",
+                    columns="m.id, m.case_id, m.created_at, m.body",
+                    vector=_PG_MESSAGE,
+                    match="%s::tsquery",
+                    match_params=[any_of],
+                    select=f"h.case_id, h.created_at, {matched.format(_PG_RANKED_BODY)}",
+                    select_params=[terms],
+                    inner="m.case_id, m.created_at, m.body",
+                    text="body",
+                    join="JOIN cases_case c ON c.id = m.case_id",
+                    where=f" AND c.state IN (%s, %s) AND m.case_id <> %s{scope_sql}",
+                    where_params=[*RESOLVED_STATES, exclude, *scope_params],
+                    limit=SIMILAR_CANDIDATES,
+                    scoped_by_row=by_row,
+                ),
+                self._keywords_plan(keywords, "kb_message_body_fts", visible),
+                top=top_message,
+            )
+            subjects = self._newest(
+                session,
+                _Source(
+                    table="cases_case",
+                    alias="c",
+                    columns="c.id, c.created_at, c.subject, c.state",
+                    vector=_PG_SUBJECT,
+                    match="%s::tsquery",
+                    match_params=[any_of],
+                    select=f"h.id, h.created_at, {matched.format(_PG_RANKED_SUBJECT)}",
+                    select_params=[terms],
+                    inner="c.id, c.created_at, c.subject",
+                    text="subject",
+                    where=f" AND c.state IN (%s, %s) AND c.id <> %s{scope_sql}",
+                    where_params=[*RESOLVED_STATES, exclude, *scope_params],
+                    limit=SIMILAR_SUBJECT_CANDIDATES,
+                    scoped_by_row=by_row,
+                ),
+                self._keywords_plan(keywords, "kb_case_subject_fts", visible),
+                top=top_case,
+            )
         return [
             Hit(row[0], row[1], terms=frozenset(row[2]), in_subject=index >= len(messages))
             for index, row in enumerate(messages + subjects)

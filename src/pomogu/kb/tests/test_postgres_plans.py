@@ -78,8 +78,8 @@ WAYS = {
 }
 # What each way must have sent to PostgreSQL.
 SIGNS = {
-    "walk": ["enable_bitmapscan = off", "OFFSET 0) v WHERE to_tsvector"],
-    "walk, too hopeful": ["enable_bitmapscan = off", "enable_bitmapscan = off"],
+    "walk": ["set_config('enable_bitmapscan'", "OFFSET 0) v WHERE to_tsvector"],
+    "walk, too hopeful": ["set_config('enable_bitmapscan'", "set_config('enable_bitmapscan'"],
     "windows": ["@@ (SELECT websearch_to_tsquery", "@@ (SELECT %s::tsquery"],
     "few steps": ["@@ (SELECT websearch_to_tsquery", "WITH cand"],
 }
@@ -138,3 +138,14 @@ def test_statistics_are_read_from_postgresql(desk: Cast) -> None:
     statistics = search_pg._pg_statistics()
     assert set(statistics["widths"]) == {"cases_message", "cases_case"}
     assert statistics["teams"]
+
+
+def test_a_search_sets_its_options_once(desk: Cast) -> None:
+    """One transaction per search, its options (JIT off among them) set by its first
+    statement, and the user's teams read once."""
+    recorder = Recorder()
+    with connection.execute_wrapper(recorder):
+        assert search_cases(desk.bob, "роутер")
+    options = [sql for sql in recorder.sql if "set_config('jit'" in sql]
+    assert len(options) == 1
+    assert sum("people_membership" in sql for sql in recorder.sql) == 1
