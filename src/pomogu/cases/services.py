@@ -758,7 +758,15 @@ def set_state(case_id: int, *, actor: User, state: CaseState) -> Case:
 
 @transaction.atomic
 def set_priority(case_id: int, *, actor: User | None, priority: Priority, reason: str = "") -> Case:
+    """Change how urgent the case is: its owner, the team lead or a manager (``actor`` None:
+    the desk itself, for example when anger raises it)."""
     case = _lock(case_id)
+    if (
+        actor is not None
+        and actor.pk != case.owner_id
+        and not _is_lead_or_manager(actor, case.team)
+    ):
+        raise PermissionDenied(_("Only the owner, the team lead or a manager sets the priority."))
     if case.priority != priority:
         _event(
             case,

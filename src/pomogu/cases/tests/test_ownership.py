@@ -325,3 +325,24 @@ def test_refused_case_leaves_no_orphan_customer(cast: Cast) -> None:
     with pytest.raises(DomainError):
         services.open_case_for(email="new@customer.test", subject="x", body="   ")
     assert Customer.objects.count() == before
+
+
+def test_only_the_owner_the_lead_or_a_manager_sets_the_priority(cast: Cast) -> None:
+    from pomogu.cases.choices import EventKind, Priority
+    from pomogu.cases.models import Case, TimelineEvent
+
+    case = cast.open_case()
+    services.assign(case.pk, actor=cast.alice, to_user=cast.bob)
+    owner = cast.bob
+    with pytest.raises(PermissionDenied):  # another team's agent
+        services.set_priority(case.pk, actor=cast.carol, priority=Priority.URGENT)
+    people.add_member(cast.support, cast.carol)
+    with pytest.raises(PermissionDenied):  # a member of the team, but not the owner or lead
+        services.set_priority(case.pk, actor=cast.carol, priority=Priority.URGENT)
+    assert Case.objects.get(pk=case.pk).priority != Priority.URGENT
+    services.set_priority(case.pk, actor=owner, priority=Priority.HIGH)
+    services.set_priority(case.pk, actor=cast.alice, priority=Priority.URGENT)  # the lead
+    services.set_priority(case.pk, actor=cast.mallory, priority=Priority.LOW)  # a manager
+    services.set_priority(case.pk, actor=None, priority=Priority.NORMAL)  # the desk itself
+    changes = TimelineEvent.objects.filter(case=case, kind=EventKind.PRIORITY)
+    assert [event.data["to"] for event in changes.order_by("id")] == [3, 4, 1, 2]

@@ -154,8 +154,8 @@ def test_queue_positions_follow_the_team_queue(cast: Cast, now: time_machine.Coo
 
     cases.set_priority(erin_high.pk, actor=cast.alice, priority=Priority.HIGH)
     cases.set_priority(dave_urgent_later.pk, actor=cast.alice, priority=Priority.URGENT)
-    for skipped in (erin_waiting, frank_billing, frank_solved):
-        cases.set_priority(skipped.pk, actor=cast.alice, priority=Priority.URGENT)
+    for skipped in (erin_waiting, frank_billing, frank_solved):  # Billing's too: a manager
+        cases.set_priority(skipped.pk, actor=cast.mallory, priority=Priority.URGENT)
     cases.add_message(dave_open.pk, actor=dave_open.owner, body="Looking into it.")
     cases.add_message(
         erin_waiting.pk, actor=erin_waiting.owner, body="Photo please?", wait_for_customer=True
