@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from enum import Enum
 from typing import Any, cast
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from django import forms
 from django.contrib import messages
@@ -27,7 +27,6 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -73,9 +72,13 @@ from pomogu.desk.forms import (
     RoutingForm,
 )
 from pomogu.desk.lists import case_stamp
-from pomogu.intake import storage
+from pomogu.intake.downloads import (
+    attachment_download,
+    private_file_headers,
+    served_type,
+)
 from pomogu.intake.models import Attachment, InboundMessage
-from pomogu.intake.parsing import ParseError, parse, safe_filename
+from pomogu.intake.parsing import ParseError, parse
 from pomogu.intake.services import limits as intake_limits
 from pomogu.people import services as people
 from pomogu.people.models import User
@@ -1162,28 +1165,8 @@ def _after_opening(request: HttpRequest, case: Case) -> HttpResponse:
 
 # --- attachments and the original HTML of a message (SEC-2, SEC-5, IN-6, IN-7, AZ-13) -------
 
-# Types a browser shows without running anything. Every other type (text/html, image/svg+xml,
-# XML, JavaScript, whatever the sender wrote) is served as opaque bytes (IN-7, RT CVE-2022-25802).
-INERT_TYPES = frozenset(
-    {
-        "image/png",
-        "image/jpeg",
-        "image/gif",
-        "application/pdf",
-        "text/plain",
-        "text/csv",
-        "application/zip",
-        "application/octet-stream",
-        "application/msword",
-        "application/vnd.ms-excel",
-    }
-)
-INERT_PREFIXES = ("application/vnd.openxmlformats-officedocument.",)
-_MEDIA_TYPE_RE = re.compile(r"[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*")
 # Images that may be shown inside the frame of a message's original HTML (never SVG).
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})
-_STORAGE_NAME_RE = re.compile(r"[0-9a-f]{32}")
-DOWNLOAD_CSP = "sandbox; default-src 'none'"
 MAIL_HTML_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
 _DATA_CID_RE = re.compile(r' data-cid="([^"]{0,500})"')
 _MAIL_DOCUMENT = (
@@ -1195,31 +1178,6 @@ _MAIL_DOCUMENT = (
 )
 
 
-def served_type(content_type: str) -> str:
-    """The Content-Type an attachment is served with: the stored one if it is inert, else
-    application/octet-stream."""
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    if not _MEDIA_TYPE_RE.fullmatch(media_type):
-        return "application/octet-stream"
-    if media_type in INERT_TYPES or media_type.startswith(INERT_PREFIXES):
-        return media_type
-    return "application/octet-stream"
-
-
-def _disposition(kind: str, filename: str) -> str:
-    """``attachment``/``inline`` with an ASCII fallback name and the exact UTF-8 one (RFC 6266).
-    The name was sanitised at intake; it is sanitised again here, cheaply, in case it was not."""
-    name = safe_filename(filename)
-    fallback = "".join(char if " " <= char <= "~" and char not in '"\\;%' else "_" for char in name)
-    return f"{kind}; filename=\"{fallback}\"; filename*=utf-8''{quote(name, safe='')}"
-
-
-def _private_file_headers(response: HttpResponseBase, csp: str) -> None:
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = csp
-    response["Cache-Control"] = "private, no-store"
-
-
 def _visible_attachment(user: User, number: int, attachment_id: int) -> tuple[Case, Attachment]:
     """The attachment, if it belongs to a message of a case the user may see now (AZ-13)."""
     case = _visible_case(user, number)
@@ -1229,39 +1187,12 @@ def _visible_attachment(user: User, number: int, attachment_id: int) -> tuple[Ca
         raise Http404("No such attachment.") from None
 
 
-def _open_stored(case: Case, item: Attachment) -> Any:
-    """The attachment's file, opened for reading; a missing file is a 404 and a log line."""
-    if not _STORAGE_NAME_RE.fullmatch(item.storage_name):
-        logger.error("attachment %s of case #%s has a bad storage name", item.pk, case.number)
-        raise Http404("No such attachment.")
-    path = storage.path_of(item.storage_name)
-    try:
-        return open(path, "rb")  # FileResponse closes it
-    except OSError as error:
-        logger.error(
-            "attachment %s of case #%s: its file %s cannot be read (%s)",
-            item.pk,
-            case.number,
-            path,
-            error.strerror or error,
-        )
-        raise Http404("No such attachment.") from None
-
-
 @require_GET
 @login_required
 def attachment(request: HttpRequest, number: int, attachment_id: int) -> HttpResponseBase:
     """An attachment, always as a download, under a type that cannot run (SEC-2, IN-7)."""
     case, item = _visible_attachment(_actor(request), number, attachment_id)
-    response = FileResponse(
-        _open_stored(case, item),
-        as_attachment=True,
-        filename=item.filename,
-        content_type=served_type(item.content_type),
-    )
-    response["Content-Disposition"] = _disposition("attachment", item.filename)
-    _private_file_headers(response, DOWNLOAD_CSP)
-    return response
+    return attachment_download(item, where=f"case #{case.number}")
 
 
 # The sandboxed frame has an opaque origin, so its image requests carry no session cookie:
@@ -1335,5 +1266,5 @@ def message_html(request: HttpRequest, number: int, message_id: int) -> HttpResp
     # response's CSP allows no script, no connection and images from our origin only.
     body = mark_safe(_point_images_at_attachments(case, message))  # noqa: S308
     response = HttpResponse(format_html(_MAIL_DOCUMENT, body), content_type="text/html")
-    _private_file_headers(response, MAIL_HTML_CSP)
+    private_file_headers(response, MAIL_HTML_CSP)
     return response

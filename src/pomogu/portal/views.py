@@ -13,17 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -47,10 +44,7 @@ from pomogu.contact.models import Survey, SurveyState
 from pomogu.core import clock
 from pomogu.core.clients import client_digest
 from pomogu.core.errors import DomainError, NotFound
-from pomogu.desk.views import DOWNLOAD_CSP, served_type
-from pomogu.intake import storage
-from pomogu.intake.models import Attachment
-from pomogu.intake.parsing import safe_filename
+from pomogu.intake.downloads import attachment_download
 from pomogu.intake.services import limits
 from pomogu.people.models import Customer
 from pomogu.portal import queries, services
@@ -383,36 +377,6 @@ def rate(request: HttpRequest, visitor: Visitor, number: int) -> HttpResponseBas
 
 # --- attachments (SEC-2, SEC-5, AZ-13) ------------------------------------------------------
 
-_STORAGE_NAME_RE = re.compile(r"[0-9a-f]{32}")
-
-
-# Copied from pomogu.desk.views (_disposition, _private_file_headers, _open_stored), which keeps
-# them private: the same headers for the same files, whichever side serves them.
-def _disposition(kind: str, filename: str) -> str:
-    """``attachment`` with an ASCII fallback name and the exact UTF-8 one (RFC 6266)."""
-    name = safe_filename(filename)
-    fallback = "".join(char if " " <= char <= "~" and char not in '"\\;%' else "_" for char in name)
-    return f"{kind}; filename=\"{fallback}\"; filename*=utf-8''{quote(name, safe='')}"
-
-
-def _private_file_headers(response: HttpResponseBase, csp: str) -> None:
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = csp
-    response["Cache-Control"] = "private, no-store"
-
-
-def _open_stored(item: Attachment) -> Any:
-    """The attachment's file, opened for reading; a missing file is a 404 and a log line."""
-    if not _STORAGE_NAME_RE.fullmatch(item.storage_name):
-        logger.error("attachment %s has a bad storage name", item.pk)
-        raise Http404("No such attachment.")
-    path = storage.path_of(item.storage_name)
-    try:
-        return open(path, "rb")  # FileResponse closes it
-    except OSError as error:
-        logger.error("attachment %s: its file cannot be read (%s)", item.pk, error.strerror)
-        raise Http404("No such attachment.") from None
-
 
 @require_GET
 @customer_page
@@ -425,15 +389,7 @@ def attachment(
         item = queries.attachment_of(visitor.customers, number, attachment_id)
     except NotFound:
         raise Http404("No such attachment.") from None
-    response = FileResponse(
-        _open_stored(item),
-        as_attachment=True,
-        filename=item.filename,
-        content_type=served_type(item.content_type),
-    )
-    response["Content-Disposition"] = _disposition("attachment", item.filename)
-    _private_file_headers(response, DOWNLOAD_CSP)
-    return response
+    return attachment_download(item, where=f"case #{number} (portal)")
 
 
 @dataclass(frozen=True)
