@@ -19,7 +19,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Lower
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from pomogu.cases.choices import CaseState, MessageKind
@@ -28,6 +28,7 @@ from pomogu.clocks.models import Deadline, DeadlineKind, DeadlineState
 from pomogu.core.errors import NotFound
 from pomogu.intake.models import Attachment
 from pomogu.people.models import Customer
+from pomogu.people.services import by_email
 
 # What the customer sees of a conversation: their own messages (and those of people an agent
 # accepted onto the case) and the replies to them; never internal notes, never held mail.
@@ -38,12 +39,10 @@ WAITING_FOR_TEAM = (CaseState.NEW, CaseState.OPEN)
 
 
 def customers_with(email: str) -> list[Customer]:
-    """The customers with this address, through the LOWER(email) index; none for ""."""
-    if not email:
-        return []
-    return list(
-        Customer.objects.alias(email_lower=Lower("email")).filter(email_lower=email.lower())
-    )
+    """The customers with this address (at most one: addresses are unique whatever their
+    case, ``customer_email_unique_ci``); none for ""."""
+    customer = by_email(email)
+    return [customer] if customer is not None else []
 
 
 def with_portal_facts(cases: QuerySet[Case]) -> QuerySet[Case]:
