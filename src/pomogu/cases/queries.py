@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
-from pomogu.cases.choices import ACTIVE_STATES, HandoffState
+from pomogu.cases.choices import ACTIVE_STATES, HandoffState, MessageKind
 from pomogu.cases.models import Case, ContractorTask, Handoff, Message, TimelineEvent
 from pomogu.core.errors import NotFound
 from pomogu.people.models import Membership, Team, User
@@ -109,6 +109,17 @@ def with_pending_handoff(qs: QuerySet[Case]) -> QuerySet[Case]:
     """Annotate each case with the id of its waiting handoff (or None), for lists and the API."""
     pending = Handoff.objects.filter(case=OuterRef("pk"), state=HandoffState.REQUESTED)
     return qs.annotate(pending_handoff=Subquery(pending.values("id")[:1]))
+
+
+def latest_customer_words(case: Case) -> str:
+    """The text of the customer's latest message on the case ("" before any)."""
+    body = (
+        Message.objects.filter(case=case, kind=MessageKind.INBOUND)
+        .order_by("-created_at", "-id")
+        .values_list("body", flat=True)
+        .first()
+    )
+    return body or ""
 
 
 def case_for_api(user: User, case_id: int) -> Case:

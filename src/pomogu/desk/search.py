@@ -17,8 +17,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from pomogu.cases import queries
-from pomogu.cases.choices import MessageKind
-from pomogu.cases.models import Case, Message
+from pomogu.cases.models import Case
 from pomogu.people.models import User
 from pomogu.people.services import by_email
 
@@ -66,16 +65,6 @@ def search(request: HttpRequest) -> HttpResponse:
     return _page(request, "desk/search.html", context)
 
 
-def latest_customer_words(case: Case) -> str:
-    message = (
-        Message.objects.filter(case=case, kind=MessageKind.INBOUND)
-        .order_by("-created_at", "-id")
-        .only("body")
-        .first()
-    )
-    return message.body if message is not None else ""
-
-
 @require_GET
 @login_required
 def related(request: HttpRequest, number: int) -> HttpResponse:
@@ -91,11 +80,12 @@ def related(request: HttpRequest, number: int) -> HttpResponse:
         .select_related("team", "owner")
         .order_by("-created_at")[:HISTORY]
     )
-    text = f"{case.subject}\n{latest_customer_words(case)}"
+    latest = queries.latest_customer_words(case)
+    text = f"{case.subject}\n{latest}"
     context = {
         "case": case,
         "history": history,
-        "similar": similar_cases(case, actor, limit=5),
+        "similar": similar_cases(case, actor, limit=5, latest=latest),
         "articles": similar_articles(text, language=case.language or None, limit=3),
     }
     return render(request, "desk/partials/related.html", context)

@@ -35,9 +35,8 @@ from typing import TYPE_CHECKING, TypeVar
 from django.db import connection
 from django.db.models import Model, QuerySet
 
-from pomogu.cases.choices import MessageKind
-from pomogu.cases.models import Case, Message
-from pomogu.cases.queries import team_ids_of, visible_cases
+from pomogu.cases.models import Case
+from pomogu.cases.queries import latest_customer_words, team_ids_of, visible_cases
 from pomogu.kb.choices import ArticleLanguage, Visibility
 from pomogu.kb.models import Article
 from pomogu.kb.search_base import Hit, Scope
@@ -114,21 +113,19 @@ def similar_articles(
     return _load(articles, ids)
 
 
-def similar_cases(case: Case, user: User, *, limit: int = 5) -> list[Case]:
+def similar_cases(
+    case: Case, user: User, *, limit: int = 5, latest: str | None = None
+) -> list[Case]:
     """Resolved and closed cases ``user`` may see, other than ``case``, most like its subject
-    and latest customer message, best first (``resolution_summary`` says how each was
-    solved)."""
+    and latest customer message (``latest``, when the caller has read it already), best first
+    (``resolution_summary`` says how each was solved)."""
     limit = _bounded(limit)
     visible = visible_cases(user)
     scope = _scope(user, visible)
     if scope is None:
         return []
-    latest = (
-        Message.objects.filter(case=case, kind=MessageKind.INBOUND)
-        .order_by("-created_at", "-id")
-        .values_list("body", flat=True)
-        .first()
-    )
+    if latest is None:
+        latest = latest_customer_words(case)
     backend = _backend()
     # Not the customer's name, email, signature or account numbers: they say who wrote, not
     # what the problem is (and would make every case of that customer a candidate).
@@ -138,7 +135,7 @@ def similar_cases(case: Case, user: User, *, limit: int = 5) -> list[Case]:
     keywords = backend.keywords(
         [
             (similarity_text(case.subject, avoid), 2.0),
-            (similarity_text(latest or "", avoid), 1.0),
+            (similarity_text(latest, avoid), 1.0),
         ]
     )
     if not keywords:
