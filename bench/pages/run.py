@@ -20,11 +20,9 @@ import html
 import json
 import math
 import os
-import platform
 import random
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +32,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import log, machine, sh  # noqa: E402
+
 PYTHON = sys.executable
 DATABASE = "pomogu_bench_pages"
 DAYS = 730  # the cases are spread over two years
@@ -41,33 +43,6 @@ ACTIVE_SHARE = 0.03  # new, open or waiting on the customer
 RARE_EVERY = 25_000  # one case in RARE_EVERY mentions the rare word ("цеппелин", "zeppelin")
 TARGET_MEDIAN_MS = 50.0
 TARGET_P95_MS = 150.0
-
-
-def log(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def sh(*args: str, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
-
-
-def machine() -> dict[str, Any]:
-    cpu = ""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    memory = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": round(int(memory) / 1024 / 1024, 1),
-        "python": platform.python_version(),
-        "load_average_at_start": os.getloadavg(),
-    }
 
 
 # --- the desk: teams, their people and what their cases are about --------------------------
