@@ -446,20 +446,26 @@ def backfill(case: Case) -> int:
     return started
 
 
-def expected_answer_by(case: Case) -> dt.datetime | None:
-    """When the customer can expect an answer: the earliest running response clock."""
-    deadline = (
-        Deadline.objects.filter(case=case)
-        .filter(
+def answer_due_times(case: Any) -> QuerySet[Deadline, dt.datetime | None]:
+    """The due times of the case's running response clocks, soonest first: the first is when
+    the customer can expect an answer. ``case`` is a case or an ``OuterRef`` to one (lists
+    annotate each of their cases with it)."""
+    return (
+        Deadline.objects.filter(
+            case=case,
             kind__in=(DeadlineKind.FIRST_RESPONSE, DeadlineKind.NEXT_RESPONSE),
             state__in=(DeadlineState.PENDING, DeadlineState.BREACHED),
             met_at__isnull=True,
             due_at__isnull=False,
         )
         .order_by("due_at")
-        .first()
+        .values_list("due_at", flat=True)
     )
-    return deadline.due_at if deadline is not None else None
+
+
+def expected_answer_by(case: Case) -> dt.datetime | None:
+    """When the customer can expect an answer: the earliest running response clock."""
+    return answer_due_times(case).first()
 
 
 # --- the sweep ------------------------------------------------------------------------------

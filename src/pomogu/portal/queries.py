@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from pomogu.cases.choices import CaseState, MessageKind
 from pomogu.cases.models import Case, Message
-from pomogu.clocks.models import Deadline, DeadlineKind, DeadlineState
+from pomogu.clocks.services import answer_due_times
 from pomogu.core.errors import NotFound
 from pomogu.intake.models import Attachment
 from pomogu.people.models import Customer
@@ -49,7 +49,7 @@ def with_portal_facts(cases: QuerySet[Case]) -> QuerySet[Case]:
     """Annotate each case, in the same query, with what its page and list show:
 
     - ``last_activity``: the last message the customer can see (else the opening);
-    - ``answer_due``: when an answer is due, as ``clocks.services.expected_answer_by`` says;
+    - ``answer_due``: when an answer is due (``clocks.services.answer_due_times``);
     - ``queue_position``: while it waits for its team, 1 + the team's waiting cases ahead of
       it in ``cases.queries.team_queue`` order (higher priority, or the same priority and
       opened earlier; the id settles a tie); None otherwise.
@@ -59,17 +59,7 @@ def with_portal_facts(cases: QuerySet[Case]) -> QuerySet[Case]:
         .order_by("-created_at", "-id")
         .values("created_at")[:1]
     )
-    due = (
-        Deadline.objects.filter(
-            case=OuterRef("pk"),
-            kind__in=(DeadlineKind.FIRST_RESPONSE, DeadlineKind.NEXT_RESPONSE),
-            state__in=(DeadlineState.PENDING, DeadlineState.BREACHED),
-            met_at__isnull=True,
-            due_at__isnull=False,
-        )
-        .order_by("due_at")
-        .values("due_at")[:1]
-    )
+    due = answer_due_times(OuterRef("pk"))[:1]
     ahead = (
         Case.objects.filter(team=OuterRef("team"), state__in=WAITING_FOR_TEAM)
         .filter(
