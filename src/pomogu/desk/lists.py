@@ -24,7 +24,7 @@ from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -210,6 +210,16 @@ def rows_fingerprint(rows: Iterable[Case]) -> str:
     )
 
 
+def with_next_due(qs: QuerySet[Case]) -> QuerySet[Case]:
+    """Annotate each case with its soonest running deadline (``next_due``), for the lists."""
+    from pomogu.clocks.models import Deadline, DeadlineState
+
+    running = Deadline.objects.filter(
+        case=OuterRef("pk"), state=DeadlineState.PENDING, met_at__isnull=True
+    ).order_by("due_at")
+    return qs.annotate(next_due=Subquery(running.values("due_at")[:1]))
+
+
 # --- the team queue ---------------------------------------------------------------------------
 
 
@@ -230,8 +240,6 @@ def _members(team: Team) -> list[User]:
 
 
 def _queue(team: Team, actor: User, flt: QueueFilter) -> QuerySet[Case]:
-    from pomogu.desk.views import with_next_due
-
     base = Case.objects.filter(team_id=team.pk).select_related("customer", "owner")
     return with_next_due(queries.with_pending_handoff(flt.apply(base, actor)))
 

@@ -25,7 +25,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q
 from django.http import (
     Http404,
     HttpRequest,
@@ -71,7 +71,7 @@ from pomogu.desk.forms import (
     ResolveForm,
     RoutingForm,
 )
-from pomogu.desk.lists import case_stamp
+from pomogu.desk.lists import case_stamp, with_next_due
 from pomogu.intake.downloads import (
     attachment_download,
     private_file_headers,
@@ -171,16 +171,6 @@ def home(request: HttpRequest) -> HttpResponse:
         "more_unrouted": waiting_for_routing.count() if len(unrouted) > UNROUTED_LIMIT else 0,
     }
     return _page(request, "desk/home.html", context)
-
-
-def with_next_due(qs: QuerySet[Case]) -> QuerySet[Case]:
-    """Annotate each case with its soonest running deadline (``next_due``), for the lists."""
-    from pomogu.clocks.models import Deadline, DeadlineState
-
-    running = Deadline.objects.filter(
-        case=OuterRef("pk"), state=DeadlineState.PENDING, met_at__isnull=True
-    ).order_by("due_at")
-    return qs.annotate(next_due=Subquery(running.values("due_at")[:1]))
 
 
 class SignInView(auth_views.LoginView):
