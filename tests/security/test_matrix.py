@@ -231,6 +231,11 @@ def check_route(people: People, route: Route, *, api_call: bool) -> list[str]:
                     for what in route.must_show:
                         if f"cnr{side}-{what}" not in body:
                             problems.append(f"{where}: served without cnr{side}-{what}")
+                if PASSWORD_HASH.search(body):
+                    problems.append(f"{where}: the body holds a password hash")  # AZ-10
+                private = role.kind is not Kind.ANONYMOUS or api_call
+                if private and "no-store" not in response.get("Cache-Control", ""):
+                    problems.append(f"{where}: private content without Cache-Control: no-store")
                 for canary in forbidden_canaries(role, route, side):
                     if canary in body:
                         held = sorted(set(re.findall(re.escape(canary) + r"[a-z-]*", body)))
@@ -251,6 +256,10 @@ def check_route(people: People, route: Route, *, api_call: bool) -> list[str]:
                     if why:
                         problems.append(f"{where} with the other side's {name}: {why}")
     return problems
+
+
+# The hash formats Django stores (AZ-10: none ever leaves the server); the tests hash with MD5.
+PASSWORD_HASH = re.compile(r"(pbkdf2_sha256|pbkdf2_sha1|argon2|bcrypt_sha256|scrypt|md5)\$\w")
 
 
 def failed(problems: list[str]) -> None:
@@ -373,3 +382,44 @@ def test_admin_site(world_db: People) -> None:
             ):
                 problems.append(f"{url} as {role.name}: {response.status_code}")
     failed(problems)
+
+
+def test_organisation_sharing(world_db: People) -> None:
+    """AZ-2: dana, dave's colleague at Vektor, reads dave's cases only while Vektor shares its
+    cases, never their internal notes, and may not answer or rate them; erin's stay closed."""
+    from pomogu.people.models import Organisation
+
+    world = world_db.world
+    dana = world_db.client(ROLE["dana"])
+    x, y = world.x, world.y
+    urls = {
+        "case": reverse("portal:case", kwargs={"number": x.case.number}),
+        "file": reverse(
+            "portal:attachment",
+            kwargs={"number": x.case.number, "attachment_id": x.attachment_id},
+        ),
+        "other": reverse("portal:case", kwargs={"number": y.case.number}),
+    }
+
+    def statuses() -> dict[str, int]:
+        return {name: dana.get(url).status_code for name, url in urls.items()}
+
+    assert statuses() == {"case": 404, "file": 404, "other": 404}
+    with transaction.atomic():
+        Organisation.objects.filter(pk=world.vektor.pk).update(shares_cases=True)
+        assert statuses() == {"case": 200, "file": 200, "other": 404}
+        page = body_of(dana.get(urls["case"]))
+        assert "cnrx-body" in page
+        assert "dave cnrx-name" in page  # who opened it
+        assert not [what for what in INTERNAL if f"cnrx-{what}" in page]
+        assert 'action="' + urls["case"] + 'reply/"' not in page  # no reply form
+        listing = body_of(dana.get(reverse("portal:home")))
+        assert "cnrx-subject" in listing
+        assert "cnry-" not in listing
+        reply = dana.post(urls["case"] + "reply/", {"body": "Me too"})
+        rating = dana.post(
+            reverse("portal:rating", kwargs={"number": x.solved.number}), {"rating": "1"}
+        )
+        assert (reply.status_code, rating.status_code) == (403, 403)
+        transaction.set_rollback(True)
+    assert statuses() == {"case": 404, "file": 404, "other": 404}

@@ -58,7 +58,8 @@ class AbsenceAdmin(admin.ModelAdmin):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ("name", "value")
+    list_display = ("name", "value", "shares_cases")
+    list_filter = ("shares_cases",)
     search_fields = ("name",)
 
 

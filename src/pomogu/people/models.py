@@ -55,6 +55,14 @@ class Organisation(models.Model):
         default=0,
         help_text=_("For money at risk"),
     )
+    shares_cases = models.BooleanField(
+        _("shares cases"),
+        default=False,
+        help_text=_(
+            "Its people see each other's cases in the portal (never internal notes); only the "
+            "person who opened a case answers or rates it"
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

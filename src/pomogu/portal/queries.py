@@ -1,6 +1,7 @@
-"""What a signed-in customer may see (SEC-1, AZ-1): the cases of the customers with their
-address, only the messages meant for them, and those messages' attachments. Everything else
-does not exist for them (404), whatever its number or id.
+"""What a signed-in customer may see (SEC-1, AZ-1, AZ-2): the cases of the customers with their
+address, and of their colleagues when their organisation shares cases; only the messages meant
+for customers, and those messages' attachments. Everything else does not exist for them (404),
+whatever its number or id.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from django.db.models import Case as Choose
 from django.db.models import (
     Count,
     DateTimeField,
+    Exists,
     IntegerField,
     OuterRef,
     Q,
@@ -90,21 +92,39 @@ def with_portal_facts(cases: QuerySet[Case]) -> QuerySet[Case]:
     )
 
 
+def readable_by(customers: Sequence[Customer]) -> Q:
+    """The cases these customers may read: their own, and their colleagues' where the
+    organisation shares cases (AZ-2). Sharing is read by the query, so turning it off closes
+    the colleagues' cases at once."""
+    own = Q(customer__in=[c.pk for c in customers])
+    sharing = [c.organisation_id for c in customers if c.organisation_id is not None]
+    if not sharing:
+        return own
+    return own | Q(customer__organisation__in=sharing, customer__organisation__shares_cases=True)
+
+
 def cases_of(customers: Sequence[Customer]) -> QuerySet[Case]:
-    """The customers' cases, newest activity first, in one query with their owner."""
+    """The cases the customers may read, newest activity first, in one query with their
+    owner and the customer who opened each."""
     return (
-        with_portal_facts(Case.objects.filter(customer__in=[c.pk for c in customers]))
-        .select_related("owner", "merged_into")
+        with_portal_facts(Case.objects.filter(readable_by(customers)))
+        .select_related("owner", "merged_into", "customer")
         .order_by("-last_activity", "-pk")
     )
 
 
 def case_of(customers: Sequence[Customer], number: int) -> Case:
-    """One of the customers' cases by its number; NotFound for any other number."""
+    """One of the cases the customers may read, by its number; NotFound for any other."""
     try:
         return cases_of(customers).get(number=number)
     except (Case.DoesNotExist, ValueError, TypeError, OverflowError):
         raise NotFound(_("No such case.")) from None
+
+
+def is_theirs(customers: Sequence[Customer], case: Case) -> bool:
+    """Whether the case was opened by one of these customers: only they answer and rate it;
+    a colleague who may read it through a shared organisation may not."""
+    return case.customer_id in {c.pk for c in customers}
 
 
 def thread_of(case: Case) -> QuerySet[Message]:
@@ -120,12 +140,12 @@ def thread_of(case: Case) -> QuerySet[Message]:
 def attachment_of(customers: Sequence[Customer], number: int, attachment_id: int) -> Attachment:
     """An attachment of a message the customer can see on one of their cases (AZ-13: checked
     against the case as it is now); NotFound otherwise, a note's attachment included."""
+    readable = Case.objects.filter(readable_by(customers), pk=OuterRef("message__case_id"))
     try:
-        return Attachment.objects.select_related("message__case").get(
-            pk=attachment_id,
-            message__kind__in=VISIBLE_KINDS,
-            message__case__number=number,
-            message__case__customer__in=[c.pk for c in customers],
+        return (
+            Attachment.objects.select_related("message__case")
+            .filter(Exists(readable))
+            .get(pk=attachment_id, message__kind__in=VISIBLE_KINDS, message__case__number=number)
         )
     except (Attachment.DoesNotExist, ValueError, TypeError, OverflowError):
         raise NotFound(_("No such attachment.")) from None

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import (
     Http404,
     HttpRequest,
@@ -252,9 +253,13 @@ class CaseFacts:
     overdue: bool
     queue_position: int | None
     last_activity: dt.datetime
+    # Who opened the case, when it is a colleague's seen through a shared organisation.
+    opened_by: str = ""
 
 
-def _facts(case: Case, answer_due: dt.datetime | None, now: dt.datetime) -> CaseFacts:
+def _facts(
+    case: Case, answer_due: dt.datetime | None, now: dt.datetime, visitor: Visitor
+) -> CaseFacts:
     active = case.state not in (CaseState.RESOLVED, CaseState.CLOSED)
     due = answer_due if active else None
     owner = case.owner
@@ -266,13 +271,16 @@ def _facts(case: Case, answer_due: dt.datetime | None, now: dt.datetime) -> Case
         overdue=due is not None and due < now,
         queue_position=getattr(case, "queue_position", None),
         last_activity=getattr(case, "last_activity", None) or case.created_at,
+        opened_by=""
+        if queries.is_theirs(visitor.customers, case)
+        else (case.customer.name or _("a colleague")),
     )
 
 
 def _case_list(request: HttpRequest, visitor: Visitor) -> HttpResponse:
     now = clock.now()
     rows = [
-        _facts(case, getattr(case, "answer_due", None), now)
+        _facts(case, getattr(case, "answer_due", None), now, visitor)
         for case in queries.cases_of(visitor.customers)
     ]
     return render(request, "portal/cases.html", {"visitor": visitor, "rows": rows})
@@ -283,6 +291,15 @@ def _case_or_404(visitor: Visitor, number: int) -> Case:
         return queries.case_of(visitor.customers, number)
     except NotFound:
         raise Http404("No such case.") from None
+
+
+def _own_case(visitor: Visitor, number: int) -> Case:
+    """A case the visitor opened: a colleague's, readable through a shared organisation, is
+    refused (403: they can see it exists); anyone else's is a 404."""
+    case = _case_or_404(visitor, number)
+    if not queries.is_theirs(visitor.customers, case):
+        raise PermissionDenied(_("Only the person who opened this request can answer or rate it."))
+    return case
 
 
 def _render_case(
@@ -298,6 +315,7 @@ def _render_case(
     survey = Survey.objects.filter(case=case).only("state", "rating", "comment").first()
     rated = survey if survey is not None and survey.state == SurveyState.ANSWERED else None
     solved = case.state in (CaseState.RESOLVED, CaseState.CLOSED)
+    theirs = queries.is_theirs(visitor.customers, case)
     if reply_form is None:
         reply_form = ReplyForm(initial={"nonce": services.new_nonce(case)})
     if rating_form is None and solved and rated is None:
@@ -305,10 +323,10 @@ def _render_case(
     context = {
         "visitor": visitor,
         "case": case,
-        "facts": _facts(case, expected_answer_by(case), clock.now()),
+        "facts": _facts(case, expected_answer_by(case), clock.now(), visitor),
         "thread": [_entry(message, visitor) for message in queries.thread_of(case)],
-        "reply_form": reply_form if case.merged_into_id is None else None,
-        "rating_form": rating_form if solved and rated is None else None,
+        "reply_form": reply_form if case.merged_into_id is None and theirs else None,
+        "rating_form": rating_form if solved and rated is None and theirs else None,
         "rated": rated,
         "error": error,
         "solved": solved,
@@ -328,7 +346,7 @@ def case_page(request: HttpRequest, visitor: Visitor, number: int) -> HttpRespon
 @customer_page
 def reply(request: HttpRequest, visitor: Visitor, number: int) -> HttpResponseBase:
     """The customer's message, with files, once per form (its nonce), then back to the case."""
-    case = _case_or_404(visitor, number)
+    case = _own_case(visitor, number)
     form = ReplyForm(request.POST, request.FILES)
     if case.merged_into_id is not None:
         return redirect("portal:case", number=number)
@@ -361,7 +379,7 @@ def reply(request: HttpRequest, visitor: Visitor, number: int) -> HttpResponseBa
 @customer_page
 def rate(request: HttpRequest, visitor: Visitor, number: int) -> HttpResponseBase:
     """The customer's rating of a solved case: once; a second one changes nothing."""
-    case = _case_or_404(visitor, number)
+    case = _own_case(visitor, number)
     form = RatingForm(request.POST)
     if not form.is_valid():
         return _render_case(request, visitor, case, rating_form=form, status=422)
