@@ -305,11 +305,47 @@ POMOGU_PORTAL_MAX_FILES = env_int("POMOGU_PORTAL_MAX_FILES", 5)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("POMOGU_SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# POMOGU_HTTPS says that people reach the desk over TLS (usually a reverse proxy terminates it).
+# Everything below then follows from it, so that one switch makes `pomogu check --deploy` clean
+# (docs/security-gates.md): cookies travel only over HTTPS, plain HTTP is redirected, and HSTS
+# tells browsers never to try plain HTTP again.
+_https = env_bool("POMOGU_HTTPS", False)
+_secure_cookies = env_bool("POMOGU_SECURE_COOKIES", _https)
+if _https and not _secure_cookies:
+    raise ImproperlyConfigured(
+        "POMOGU_SECURE_COOKIES=0 contradicts POMOGU_HTTPS=1: over HTTPS cookies are always secure"
+    )
+SESSION_COOKIE_SECURE = _secure_cookies
+CSRF_COOKIE_SECURE = _secure_cookies
+LANGUAGE_COOKIE_SECURE = _secure_cookies
+# Off only for a proxy that redirects by itself and cannot tell Django the request was HTTPS
+# (without X-Forwarded-Proto Django would redirect every request again, for ever).
+SECURE_SSL_REDIRECT = env_bool("POMOGU_SSL_REDIRECT", _https)
+# A health probe on the machine itself or a load balancer asks over plain HTTP; the answer holds
+# nothing private, so it is never redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Sent only on HTTPS responses. A year, the value browsers' preload lists ask for; lower it
+# (or 0) while first trying HTTPS out, since a browser keeps obeying it for that long.
+SECURE_HSTS_SECONDS = env_int("POMOGU_HSTS_SECONDS", 365 * 24 * 3600 if _https else 0)
+if SECURE_HSTS_SECONDS < 0:
+    raise ImproperlyConfigured("POMOGU_HSTS_SECONDS must not be negative")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("POMOGU_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("POMOGU_HSTS_PRELOAD", False)
+# Trust X-Forwarded-Proto only when told that a proxy in front sets it (and drops any the client
+# sent): otherwise anyone could claim HTTPS. `pomogu web` (gunicorn) already trusts the header
+# from a proxy on the same machine (FORWARDED_ALLOW_IPS); this is for a proxy elsewhere.
+if env_bool("POMOGU_TRUSTED_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = [
+    # W021 asks for HSTS preload. Preloading commits the whole registrable domain and all its
+    # subdomains to HTTPS in every browser, for months; it is the domain owner's decision, made
+    # by submitting the domain, not the desk's. POMOGU_HSTS_PRELOAD=1 sends the directive.
+    "security.W021",
+]
 
 LOGGING = {
     "version": 1,

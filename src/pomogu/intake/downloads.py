@@ -38,7 +38,7 @@ INERT_TYPES = frozenset(
 INERT_PREFIXES = ("application/vnd.openxmlformats-officedocument.",)
 _MEDIA_TYPE_RE = re.compile(r"[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*")
 _STORAGE_NAME_RE = re.compile(r"[0-9a-f]{32}")
-DOWNLOAD_CSP = "sandbox; default-src 'none'"
+DOWNLOAD_CSP = "sandbox; default-src 'none'; frame-ancestors 'none'"
 
 
 def raw_message_download(row: InboundMessage) -> HttpResponse:

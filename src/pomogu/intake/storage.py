@@ -24,12 +24,31 @@ def path_of(storage_name: str) -> Path:
     return root() / storage_name[:2] / storage_name
 
 
+# Only the desk's own user may list, read or change what customers sent (SC-7). The modes are set
+# explicitly after creation because mkdir's and open's are filtered by the umask: under a umask
+# of 0 the attachments folder came out world-writable, under a strict one a file unreadable.
+DIRECTORY_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def _private_directory(path: Path) -> None:
+    """Create ``path`` with DIRECTORY_MODE; one that already exists is left as it is."""
+    try:
+        path.mkdir(mode=DIRECTORY_MODE)
+    except FileExistsError:
+        return
+    os.chmod(path, DIRECTORY_MODE)
+
+
 def save_attachment(message: Message, part: ParsedAttachment) -> Attachment:
     storage_name = secrets.token_hex(16)
     path = path_of(storage_name)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    root().parent.mkdir(parents=True, exist_ok=True)  # the data directory, made at start-up
+    _private_directory(root())
+    _private_directory(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
+        os.fchmod(fd, FILE_MODE)
         # os.write may write only part of the bytes (a nearly full disk does exactly that) and
         # says so only in its return value: keep writing until all is down or the disk refuses.
         view = memoryview(part.content)

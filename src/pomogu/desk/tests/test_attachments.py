@@ -101,7 +101,9 @@ def test_owner_downloads_the_attachment_byte_for_byte(cast: Cast, client: Client
     assert disposition.startswith("attachment;")
     assert "filename*=utf-8''%D1%81%D1%87%D1%91%D1%82%20%D0%BC%D0%B0%D1%80%D1%82.pdf" in disposition
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert response["Content-Security-Policy"] == "sandbox; default-src 'none'"
+    assert response["Content-Security-Policy"] == (
+        "sandbox; default-src 'none'; frame-ancestors 'none'"
+    )
     cache = response["Cache-Control"]
     assert "private" in cache
     assert "no-store" in cache

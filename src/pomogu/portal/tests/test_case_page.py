@@ -191,7 +191,9 @@ def test_files_are_saved_with_the_reply_and_downloadable_by_their_owner(
     assert download["Content-Type"] == "application/octet-stream"  # HTML never renders
     assert download["Content-Disposition"].startswith('attachment; filename="log.html"')
     assert download["X-Content-Type-Options"] == "nosniff"
-    assert download["Content-Security-Policy"] == "sandbox; default-src 'none'"
+    assert download["Content-Security-Policy"] == (
+        "sandbox; default-src 'none'; frame-ancestors 'none'"
+    )
     assert "no-store" in download["Cache-Control"]
     png = dave_client.get(f"/my/cases/{case.number}/attachments/{items['router.png'].pk}/")
     assert png["Content-Type"] == "image/png"
