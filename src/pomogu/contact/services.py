@@ -12,8 +12,8 @@ import hashlib
 import hmac
 import logging
 import re
+import secrets
 import smtplib
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ from pomogu.cases.models import Case, Message, Notification, TimelineEvent
 from pomogu.contact.models import OutboxKind, OutboxMessage, OutboxState
 from pomogu.core import clock
 from pomogu.core.faults import fault_point
+from pomogu.intake.parsing import decode_words, message_ids, one_line, valid_addr_spec
 
 if TYPE_CHECKING:
     from pomogu.people.models import User
@@ -39,8 +40,11 @@ BACKOFF_MAX_SECONDS = 3600
 
 
 def new_message_id() -> str:
+    """128 random bits (AZ-7 (e)): our Message-IDs thread replies into cases and match bounces
+    to the mail they fail, so one a stranger could guess would let them do either. (A UUID4
+    carries 122.)"""
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1] or "pomogu.localhost"
-    return f"<{uuid.uuid4().hex}@{domain}>"
+    return f"<{secrets.token_hex(16)}@{domain}>"
 
 
 def enqueue_email(
@@ -227,8 +231,10 @@ def _is_permanent(error: Exception) -> bool:
 
 
 def _verp_signature(outbox_id: int) -> str:
+    """64 bits of HMAC (AZ-7 (d)): a forged return path can fail someone else's mail and stop
+    automated mail to their address, so it must not be found by trying."""
     key = settings.SECRET_KEY.encode()
-    return hmac.new(key, f"verp:{outbox_id}".encode(), hashlib.sha256).hexdigest()[:12]
+    return hmac.new(key, f"verp:{outbox_id}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def return_path(outbox_id: int) -> str:
@@ -238,7 +244,7 @@ def return_path(outbox_id: int) -> str:
     return f"{local or 'support'}+bounce-{outbox_id}-{_verp_signature(outbox_id)}@{domain}"
 
 
-_VERP_RE = re.compile(r"^[^@+]+\+bounce-(\d{1,18})-([0-9a-f]{12})@", re.IGNORECASE)
+_VERP_RE = re.compile(r"^[^@+]+\+bounce-(\d{1,18})-([0-9a-f]{16})@", re.IGNORECASE)
 
 
 def outbox_id_of_return_path(address: str) -> int | None:
@@ -252,18 +258,76 @@ def outbox_id_of_return_path(address: str) -> int | None:
     return outbox_id
 
 
-def send_one(row: OutboxMessage) -> None:
-    connection = get_connection(fail_silently=False)
-    headers = {"Message-ID": row.rfc_message_id, "From": settings.DEFAULT_FROM_EMAIL, **row.headers}
-    email = EmailMessage(
-        subject=row.subject,
+class UnsendableMessage(ValueError):
+    """The row cannot become an email (no single valid recipient, or a header our own code
+    should never have written): retrying cannot help."""
+
+
+_HEADER_NAME_RE = re.compile(r"[A-Za-z0-9-]{1,76}")
+_ID_HEADERS = frozenset({"message-id", "in-reply-to", "references"})
+
+
+def header_text(value: str) -> str:
+    """A header value as plain one-line text, the only form mail we send carries (SEC-4).
+
+    Customer text reaches our headers (a case's subject comes from the customer's mail or the
+    web form). Text that is itself an RFC 2047 encoded-word, say ``=?utf-8?q?hi=0ABcc:...?=``,
+    would be decoded by the receiving program, and an interpreter with CVE-2024-6923 writes the
+    decoded newline as a raw line break: a header of the attacker's choosing. So encoded-words
+    are decoded here (until nothing changes) and line breaks become spaces; the mail library
+    then encodes the plain text itself. Whatever still starts like an encoded-word is broken up
+    ("= ?"): our decoder found nothing to decode in it, but other decoders are more lenient
+    (the stdlib's ``decode_header`` reads ``=?utf-8?q?a?b=0A?=``), and none may find one."""
+    text = one_line(value)
+    for _round in range(4):
+        decoded = decode_words(text)
+        if decoded == text:
+            break
+        text = one_line(decoded)
+    return text.replace("=?", "= ?")
+
+
+def _id_header(value: str) -> str:
+    """Message-IDs only, each normalised by the inbound rules; "" if none is usable."""
+    return " ".join(item for item in message_ids(value) if "=?" not in item)
+
+
+def build_message(row: OutboxMessage, connection: Any = None) -> EmailMessage:
+    """The email for one outbox row. Nothing in the row can add a recipient or a header line:
+    the recipient must be one plain addr-spec (pomogu's own parse, not the interpreter's,
+    which may have CVE-2023-27043), header values are plain one-line text, Message-ID headers
+    carry well-formed ids only.
+
+    The subject carries the customer's words, so a line break there becomes a space and the
+    customer still gets their answer. The other headers are set by our code: a line break
+    there is a bug, and the row fails for good (``UnsendableMessage``), as it does without a
+    valid recipient."""
+    recipient = row.to_email.strip()
+    if not valid_addr_spec(recipient):
+        raise UnsendableMessage(f"not a single valid recipient address: {recipient!r}"[:300])
+    headers = {"Message-ID": row.rfc_message_id, "From": settings.DEFAULT_FROM_EMAIL}
+    for name, value in {**headers, **row.headers}.items():
+        if not _HEADER_NAME_RE.fullmatch(name) or "\r" in str(value) or "\n" in str(value):
+            raise UnsendableMessage(f"a header we cannot send: {name!r}: {value!r}"[:300])
+        if name.lower() == "from":
+            continue  # ours, from the settings
+        clean = _id_header(str(value)) if name.lower() in _ID_HEADERS else header_text(str(value))
+        if clean:
+            headers[name] = clean
+        else:
+            headers.pop(name, None)
+    return EmailMessage(
+        subject=header_text(row.subject),
         body=row.body,
         from_email=return_path(row.pk),
-        to=[row.to_email],
+        to=[recipient],
         headers=headers,
         connection=connection,
     )
-    email.send()
+
+
+def send_one(row: OutboxMessage) -> None:
+    build_message(row, get_connection(fail_silently=False)).send()
 
 
 def send_due(*, limit: int = 100) -> int:

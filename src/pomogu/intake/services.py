@@ -594,12 +594,16 @@ def _record_bounce(inbound: InboundMessage, parsed: ParsedMail, verp_id: int | N
     """Mail about mail we sent: a delivery report, or anything sent to the VERP return path of
     one outbound message (RFC 3834 auto-replies go there too). A permanent failure marks that
     message failed on its case, so the agent knows the customer did not get it, and stops
-    automated mail to the address (ML-4). An out-of-office answer is only recorded."""
+    automated mail to the address (ML-4). An out-of-office answer is only recorded. Anything
+    else at a return path, from someone the message did not go to, is held (AZ-8)."""
     ids = list(parsed.bounced_message_ids)
     lookup = Q(rfc_message_id__in=ids) if ids else Q(pk__in=[])
     if verp_id is not None:
         lookup |= Q(pk=verp_id)
     rows = list(OutboxMessage.objects.filter(lookup))
+    if verp_id is not None and not parsed.bounce and _from_a_stranger(parsed, rows):
+        _hold_at_return_path(inbound, parsed, rows)
+        return
     permanent = parsed.bounce and parsed.bounce_permanent
     for row in rows:
         if not permanent:
@@ -632,6 +636,33 @@ def _record_bounce(inbound: InboundMessage, parsed: ParsedMail, verp_id: int | N
     else:
         reason = "bounce" if rows else "bounce_unmatched"
     _finish(inbound, InboundState.PROCESSED, case=case, reason=reason)
+
+
+def _from_a_stranger(parsed: ParsedMail, rows: list[OutboxMessage]) -> bool:
+    """Mail to a return path, not a delivery report, and not from the person the message went
+    to. Such an address is in the headers of every mail we send, so the customer may have used
+    it somewhere, say to sign up for a service that then mails it a verification code."""
+    sender = parsed.from_address.lower()
+    return bool(sender) and all(row.to_email.lower() != sender for row in rows)
+
+
+def _hold_at_return_path(
+    inbound: InboundMessage, parsed: ParsedMail, rows: list[OutboxMessage]
+) -> None:
+    """The ticket trick (AZ-8, SEC-9): what a third party sends to a return path is held on the
+    case for staff, like any stranger's mail: not in the customer's thread, no reopening, no
+    answer, nothing quoted to anyone."""
+    case_ids = {row.case_id for row in rows if row.case_id}
+    case = Case.objects.filter(pk=case_ids.pop()).first() if len(case_ids) == 1 else None
+    inbound.sender = parsed.from_address.lower()[:254]
+    if case is None:
+        _finish(inbound, InboundState.HELD, reason="sent_to_return_path")
+        return
+    customer = people.find_or_create_customer(
+        email=parsed.from_address, name=parsed.from_name, language=parsed.language_hint
+    )
+    message = hold_message(case, customer=customer, parsed=parsed)
+    _finish(inbound, InboundState.HELD, case=case, message=message, reason="sent_to_return_path")
 
 
 # --- quarantine -------------------------------------------------------------------------------

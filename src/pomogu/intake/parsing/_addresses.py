@@ -2,9 +2,12 @@
 
 This interpreter's `email.utils.getaddresses` has no `strict=` switch, so the checks CPython added
 for CVE-2023-27043 are applied here around it, on every interpreter alike: a value with unbalanced
-parentheses is refused whole, a result that still contains "[" is refused, and (for the sender
-headers) the number of addresses must match the number of commas outside quoted names. Each
-address must then be a plain addr-spec.
+parentheses is refused whole, a result that still contains "[" is refused, and the number of
+addresses must match the number of commas outside quoted names. Each address must then be a plain
+addr-spec that is written, character for character, in the header: the stdlib joins pieces
+around comments and spaces (``a(x)@b.c`` gives ``a@b.c``), and an identity nobody wrote is not
+one. Recipient lists are checked one element at a time, so one element never yields two
+addresses (``alice@example.org <bob@example.com>`` yields none, not both).
 """
 
 from __future__ import annotations
@@ -66,31 +69,79 @@ def parse_addresses(values: list[str], *, strict: bool) -> list[tuple[str, str]]
     """(display name, addr-spec) pairs from raw header values; invalid entries are left out.
 
     strict=True (From, Sender, Reply-To): any doubt refuses the whole header, so an ambiguous
-    sender gives no address rather than the wrong one. strict=False (To, Cc): a doubtful value is
-    refused, the others kept.
+    sender gives no address rather than the wrong one. strict=False (To, Cc): each element of
+    the list (between top-level commas, group syntax removed) is parsed strictly on its own; a
+    doubtful element is refused, the others kept.
     """
     texts = [recover_header(value) for value in values]
-    checked = [text if _balanced(text) else "('', '')" for text in texts]
-    if strict and checked != texts:
-        return []
-    try:
-        pairs = getaddresses(checked)
-    except Exception:  # the stdlib address parser has had crashers; none may escape
-        return []
     if strict:
-        expected = sum(1 + _QUOTED_RE.sub("", text).count(",") for text in checked)
-        if len(pairs) != expected:
-            return []
+        return _strict(texts) or []
+    result = []
+    for text in texts:
+        if not _balanced(text):
+            continue  # where an element ends cannot be known: the whole value is refused
+        for element in _elements(text):
+            result.extend(_strict([element]) or [])
+    return result
+
+
+def _strict(texts: list[str]) -> list[tuple[str, str]] | None:
+    """The pairs, or None when anything about the values is doubtful."""
+    if not all(_balanced(text) for text in texts):
+        return None
+    try:
+        pairs = getaddresses(texts)
+    except Exception:  # the stdlib address parser has had crashers; none may escape
+        return None
+    expected = sum(1 + _QUOTED_RE.sub("", text).count(",") for text in texts)
+    if len(pairs) != expected:
+        return None
     result = []
     for name, address in pairs:
-        if "[" in address:
-            if strict:
-                return []
-            continue
+        if "[" in address or (address and not any(address in text for text in texts)):
+            return None
         spec = valid_addr_spec(address)
         if spec:
             result.append((one_line(decode_words(name)), spec))
     return result
+
+
+def _elements(text: str) -> list[str]:
+    """The members of an address list, split at commas and semicolons outside quotes, comments
+    and angle brackets; a group's "name:" prefix is dropped. ``text`` is balanced."""
+    elements: list[str] = []
+    current: list[str] = []
+    depth = 0
+    angle = quoted = escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif quoted:
+            quoted = char != '"'
+        elif char == '"' and depth == 0:
+            quoted = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif depth:
+            pass
+        elif char == "<":
+            angle = True
+        elif char == ">":
+            angle = False
+        elif not angle and char in ",;":
+            elements.append("".join(current))
+            current = []
+            continue
+        elif not angle and char == ":" and "@" not in current:
+            current = []  # "Team: a@b.c, ...": the group's name is not an address
+            continue
+        current.append(char)
+    elements.append("".join(current))
+    return [element for element in elements if element.strip()]
 
 
 def count_at_signs(values: list[str]) -> int:
