@@ -265,6 +265,8 @@ class Route:
     # What a method the route does not list gets: 405, or for a plain redirect (which changes
     # nothing whatever the method) the redirect.
     other_methods: frozenset[int] = frozenset({405})
+    # Content that is the same for everyone and may be cached (the health probe).
+    cacheable: bool = False
 
     @property
     def on_a_side(self) -> bool:
@@ -292,7 +294,7 @@ def team(w: World, s: Side) -> dict[str, Any]:
 
 
 WEB: list[Route] = [
-    Route("healthz", public),
+    Route("healthz", public, cacheable=True),
     # Django's set_language: a GET only goes back, it changes nothing.
     Route(
         "set_language",

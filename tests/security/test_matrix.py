@@ -233,7 +233,7 @@ def check_route(people: People, route: Route, *, api_call: bool) -> list[str]:
                             problems.append(f"{where}: served without cnr{side}-{what}")
                 if PASSWORD_HASH.search(body):
                     problems.append(f"{where}: the body holds a password hash")  # AZ-10
-                private = role.kind is not Kind.ANONYMOUS or api_call
+                private = (role.kind is not Kind.ANONYMOUS or api_call) and not route.cacheable
                 if private and "no-store" not in response.get("Cache-Control", ""):
                     problems.append(f"{where}: private content without Cache-Control: no-store")
                 for canary in forbidden_canaries(role, route, side):

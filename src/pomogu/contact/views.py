@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from pomogu.contact import surveys
 from pomogu.contact.models import Survey, SurveyState
+from pomogu.core import throttle
 from pomogu.core.errors import DomainError, NotFound
 
 RATINGS = [(n, str(n)) for n in range(5, 0, -1)]
@@ -29,16 +30,19 @@ class AnswerForm(forms.Form):
     )
 
 
-def _survey(token: str) -> Survey:
+def _survey(request: HttpRequest, token: str) -> Survey:
     try:
         return surveys.by_token(token)
     except NotFound:
+        throttle.token_failed(request)
         raise Http404("No such survey.") from None
 
 
 @require_http_methods(["GET", "POST"])
 def answer(request: HttpRequest, token: str) -> HttpResponse:
-    survey = _survey(token)
+    if throttle.tokens_blocked(request):
+        return throttle.too_many_tokens(request, "desk/base.html")
+    survey = _survey(request, token)
     case = survey.case
     language = survey.case.customer.language or case.language or None
     with translation.override(language or translation.get_language()):

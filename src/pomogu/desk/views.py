@@ -54,7 +54,7 @@ from pomogu.cases.choices import (
 )
 from pomogu.cases.models import Case, Handoff, Message, Notification, TimelineEvent
 from pomogu.clocks.models import Appointment, Promise
-from pomogu.core import clock
+from pomogu.core import clock, throttle
 from pomogu.core.clients import client_digest
 from pomogu.core.errors import DomainError, NotFound
 from pomogu.desk.forms import (
@@ -173,41 +173,57 @@ def home(request: HttpRequest) -> HttpResponse:
     return _page(request, "desk/home.html", context)
 
 
+# A browser someone signed in from before carries this signed cookie with their username; the
+# per-username limit does not apply to it, so that strangers failing on purpose cannot lock a
+# staff member out of the desk (AZ-16). The per-client limit still does.
+KNOWN_BROWSER_COOKIE = "pomogu_known"
+KNOWN_BROWSER_SALT = "pomogu.desk.known-browser"
+KNOWN_BROWSER_DAYS = 180
+
+
 class SignInView(auth_views.LoginView):
     """Django's sign-in, slowed down for guessers: after too many failures for one username
-    or from one client in the window, it answers 429 with a clear message and checks no
-    password until the window has passed (RELIABILITY.md SEC: rate limits on sign-in)."""
+    (from browsers it never signed in from) or from one client in the window, it answers 429
+    with a clear message and checks no password until the window has passed (AZ-16)."""
 
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         from django.conf import settings
 
-        from pomogu.people.models import SignInFailure
-
-        window = dt.timedelta(minutes=settings.POMOGU_SIGN_IN_WINDOW_MINUTES)
-        since = clock.now() - window
+        minutes = settings.POMOGU_SIGN_IN_WINDOW_MINUTES
         username = (request.POST.get("username") or "").strip().lower()[:150]
         client = client_digest(request, "sign-in")
-        recent = SignInFailure.objects.filter(created_at__gte=since)
+        known = request.get_signed_cookie(KNOWN_BROWSER_COOKIE, default="", salt=KNOWN_BROWSER_SALT)
+        limit_user = settings.POMOGU_SIGN_IN_FAILURES_PER_USER
+        limit_client = settings.POMOGU_SIGN_IN_FAILURES_PER_CLIENT
         if (
-            recent.filter(username=username).count() >= settings.POMOGU_SIGN_IN_FAILURES_PER_USER
-            or recent.filter(client=client).count() >= settings.POMOGU_SIGN_IN_FAILURES_PER_CLIENT
-        ):
+            known != username
+            and throttle.too_many("sign-in user", username, limit=limit_user, minutes=minutes)
+        ) or throttle.too_many("sign-in client", client, limit=limit_client, minutes=minutes):
             form = self.get_form()
             form.errors.clear()
             form.add_error(
                 None,
                 _("Too many failed sign-ins. Wait %(minutes)d minutes and try again.")
-                % {"minutes": settings.POMOGU_SIGN_IN_WINDOW_MINUTES},
+                % {"minutes": minutes},
             )
             return self.render_to_response(self.get_context_data(form=form), status=429)
         response = super().post(request, *args, **kwargs)
         if request.user.is_authenticated:
-            SignInFailure.objects.filter(username=username).delete()
+            throttle.forget("sign-in user", username)
+            response.set_signed_cookie(
+                KNOWN_BROWSER_COOKIE,
+                username,
+                salt=KNOWN_BROWSER_SALT,
+                max_age=KNOWN_BROWSER_DAYS * 24 * 3600,
+                httponly=True,
+                secure=settings.SESSION_COOKIE_SECURE,
+                samesite="Lax",
+            )
         else:
-            SignInFailure.objects.filter(created_at__lt=since).delete()
-            SignInFailure.objects.create(username=username, client=client, created_at=clock.now())
+            throttle.strike("sign-in user", username, minutes=minutes)
+            throttle.strike("sign-in client", client, minutes=minutes)
         return response
 
 

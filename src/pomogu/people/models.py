@@ -227,22 +227,3 @@ class ApiToken(models.Model):
     @staticmethod
     def digest_of(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
-
-
-class SignInFailure(models.Model):
-    """A failed staff sign-in, kept a short while to slow down password guessing: too many for
-    one username or from one client address and the sign-in answers 429 for a while
-    (``desk.views.SignInView``). A successful sign-in forgets its username's failures."""
-
-    username = models.CharField(max_length=150)  # as typed, lower-cased
-    client = models.CharField(max_length=64)  # a digest of the client's address
-    created_at = models.DateTimeField()
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["username", "created_at"], name="sign_in_failure_user"),
-            models.Index(fields=["client", "created_at"], name="sign_in_failure_client"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.username} at {self.created_at:%Y-%m-%d %H:%M}"

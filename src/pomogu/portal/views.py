@@ -42,7 +42,7 @@ from pomogu.clocks.services import expected_answer_by
 from pomogu.contact import surveys
 from pomogu.contact.governor import customer_zone
 from pomogu.contact.models import Survey, SurveyState
-from pomogu.core import clock
+from pomogu.core import clock, throttle
 from pomogu.core.clients import client_digest
 from pomogu.core.errors import DomainError, NotFound
 from pomogu.intake.downloads import attachment_download
@@ -205,8 +205,11 @@ def link(request: HttpRequest, token: str) -> HttpResponseBase:
     here without the log line ``require_GET`` would write."""
     if request.method not in ("GET", "HEAD"):
         return _unlogged(HttpResponseNotAllowed(["GET", "HEAD"]))
+    if throttle.tokens_blocked(request):
+        return _unlogged(throttle.too_many_tokens(request, "portal/base.html"))
     found = services.usable_link(token)
     if found is None:
+        throttle.token_failed(request)
         return _unlogged(render(request, "portal/link_invalid.html", status=410))
     visitor = Visitor(found.email, queries.customers_with(found.email))
     return _unlogged(
@@ -219,8 +222,11 @@ def link(request: HttpRequest, token: str) -> HttpResponseBase:
 @require_POST
 def use_link(request: HttpRequest) -> HttpResponseBase:
     """Spend the link once and sign this browser in, under a new session key."""
+    if throttle.tokens_blocked(request):
+        return throttle.too_many_tokens(request, "portal/base.html")
     email = services.use_link(str(request.POST.get("token", ""))[:200])
     if email is None:
+        throttle.token_failed(request)
         return render(request, "portal/link_invalid.html", status=410)
     # A new session key (no fixation) and a new CSRF token, as django.contrib.auth.login does;
     # a staff login in the same browser stays as it was.

@@ -607,7 +607,7 @@ def test_password_guessing_is_slowed_down_then_forgiven(
     import time_machine
 
     from pomogu.core import clock
-    from pomogu.people.models import SignInFailure
+    from pomogu.core.models import Strike
 
     settings.POMOGU_SIGN_IN_FAILURES_PER_USER = 3
     settings.POMOGU_SIGN_IN_FAILURES_PER_CLIENT = 5
@@ -625,7 +625,27 @@ def test_password_guessing_is_slowed_down_then_forgiven(
     with time_machine.travel(clock.now() + dt.timedelta(minutes=16), tick=False):
         fine = client.post("/login/", {"username": "bob", "password": PASSWORD})
         assert fine.status_code == 302
-    assert not SignInFailure.objects.filter(username="bob").exists()
+    assert not Strike.objects.filter(scope="sign-in user", key="bob").exists()
+
+
+def test_strangers_cannot_lock_a_staff_member_out(cast: Cast, settings: Any) -> None:
+    """AZ-16: failures for bob's username from elsewhere stop the guessers, not bob in the
+    browser he signed in from before; a browser that never signed in as bob is stopped."""
+    settings.POMOGU_SIGN_IN_FAILURES_PER_USER = 3
+    settings.POMOGU_SIGN_IN_FAILURES_PER_CLIENT = 100
+    own = Client()
+    assert own.post("/login/", {"username": "bob", "password": PASSWORD}).status_code == 302
+    own.post("/logout/")
+    for n in range(3):
+        guesser = Client(REMOTE_ADDR=f"203.0.113.{n}")
+        assert guesser.post("/login/", {"username": "bob", "password": "x"}).status_code == 200
+    stranger = Client(REMOTE_ADDR="203.0.113.99")
+    assert stranger.post("/login/", {"username": "bob", "password": PASSWORD}).status_code == 429
+    # A forged cookie does not make a browser bob's.
+    forged = Client(REMOTE_ADDR="203.0.113.98")
+    forged.cookies["pomogu_known"] = "bob"
+    assert forged.post("/login/", {"username": "bob", "password": PASSWORD}).status_code == 429
+    assert own.post("/login/", {"username": "bob", "password": PASSWORD}).status_code == 302
 
 
 def test_seldom_used_forms_come_when_their_panel_opens(cast: Cast, client: Client) -> None:
