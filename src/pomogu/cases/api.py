@@ -7,7 +7,7 @@ shape the answer. No ORM writes here.
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from pomogu.cases import queries, recurrence, services
 from pomogu.cases.choices import Channel, MessageKind, Priority, Resolution
@@ -30,9 +30,8 @@ from pomogu.cases.schemas import (
     ReasonIn,
     ResolveIn,
     StateName,
-    Strict,
 )
-from pomogu.core.api_support import actor_of
+from pomogu.core.api_support import Id, Page, Strict, actor_of, errors
 from pomogu.core.errors import NotFound
 from pomogu.intake import idempotency
 from pomogu.people.api import resolve_team, resolve_user
@@ -46,15 +45,25 @@ class CaseFilters(Schema):
     state: StateName | None = None
     team: str | None = None
     owner: str | None = None
-    customer: int | None = None
+    customer: Id | None = None
 
 
 @router.post(
     "/cases",
-    response={201: CaseOut},
+    response={201: CaseOut, **errors(404, 409)},
     summary="Open a case",
     description="Send an `Idempotency-Key` header to make a retry safe: the same key and body "
     "return the case the first request created.",
+    openapi_extra={
+        "parameters": [
+            {
+                "in": "header",
+                "name": "Idempotency-Key",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+            }
+        ]
+    },
 )
 def create_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
     """Any staff member may open a case for a customer (R2); it gets a team and an owner at once.
@@ -88,8 +97,12 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
     return Status(201, created)
 
 
-@router.get("/cases", response=list[CaseOut], summary="List the cases the caller may see")
-@paginate(LimitOffsetPagination)
+@router.get(
+    "/cases",
+    response={200: list[CaseOut], **errors(404)},
+    summary="List the cases the caller may see",
+)
+@paginate(Page)
 def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> QuerySet[Case]:
     actor = actor_of(request)
     qs = queries.visible_cases(actor).select_related("customer", "team", "owner")
@@ -104,18 +117,32 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> QuerySet[Ca
     return queries.with_pending_handoff(qs).order_by("-created_at", "-id")
 
 
-@router.get("/cases/{case_id}", response=CaseDetailOut, summary="A case with its messages")
+@router.get(
+    "/cases/{case_id}",
+    response={200: CaseDetailOut, **errors(404)},
+    summary="A case with its messages",
+)
 def get_case(request: HttpRequest, case_id: int) -> Case:
     return queries.case_for_api(actor_of(request), case_id)
 
 
-@router.get("/cases/{case_id}/timeline", response=list[EventOut], summary="The case's history")
+@router.get(
+    "/cases/{case_id}/timeline",
+    response={200: list[EventOut], **errors(404)},
+    summary="The case's history",
+)
 def get_timeline(request: HttpRequest, case_id: int) -> QuerySet[TimelineEvent]:
     case = queries.get_visible_case(actor_of(request), case_id)
     return case.events.select_related("actor")
 
 
-@router.post("/cases/{case_id}/messages", response={201: MessageOut}, summary="Reply or note")
+@router.post(
+    "/cases/{case_id}/messages",
+    response={201: MessageOut, **errors(404, 409)},
+    summary="Reply or note",
+    description="422 `reply_guard`: the reply guard (R7) stopped the reply; the answer lists "
+    "the phrases it found and a better wording. Send it anyway with `override_reason`.",
+)
 def add_message(request: HttpRequest, case_id: int, payload: MessageIn) -> Status[Message]:
     actor = actor_of(request)
     case = queries.get_visible_case(actor, case_id)
@@ -130,7 +157,11 @@ def add_message(request: HttpRequest, case_id: int, payload: MessageIn) -> Statu
     return Status(201, Message.objects.select_related("author").get(pk=message.pk))
 
 
-@router.post("/cases/{case_id}/handoffs", response={201: HandoffOut}, summary="Request a handoff")
+@router.post(
+    "/cases/{case_id}/handoffs",
+    response={201: HandoffOut, **errors(403, 404, 409)},
+    summary="Request a handoff",
+)
 def request_handoff(request: HttpRequest, case_id: int, payload: HandoffIn) -> Status[Handoff]:
     actor = actor_of(request)
     case = queries.get_visible_case(actor, case_id)
@@ -143,7 +174,7 @@ def request_handoff(request: HttpRequest, case_id: int, payload: HandoffIn) -> S
 
 
 @router.get("/handoffs", response=list[HandoffOut], summary="Handoffs waiting for the caller")
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_handoffs(request: HttpRequest) -> QuerySet[Handoff]:
     return queries.handoffs_awaiting(actor_of(request)).select_related(*HANDOFF_RELATED)
 
@@ -152,30 +183,48 @@ def _visible_handoff(request: HttpRequest, handoff_id: int) -> Handoff:
     return queries.get_visible_handoff(actor_of(request), handoff_id)
 
 
-@router.get("/handoffs/{handoff_id}", response=HandoffOut, summary="One handoff")
+@router.get(
+    "/handoffs/{handoff_id}", response={200: HandoffOut, **errors(404)}, summary="One handoff"
+)
 def get_handoff(request: HttpRequest, handoff_id: int) -> Handoff:
     return _visible_handoff(request, handoff_id)
 
 
-@router.post("/handoffs/{handoff_id}/accept", response=HandoffOut, summary="Accept a handoff")
+@router.post(
+    "/handoffs/{handoff_id}/accept",
+    response={200: HandoffOut, **errors(403, 404, 409)},
+    summary="Accept a handoff",
+)
 def accept_handoff(request: HttpRequest, handoff_id: int) -> Handoff:
     handoff = _visible_handoff(request, handoff_id)
     return services.accept_handoff(handoff.pk, actor=actor_of(request))
 
 
-@router.post("/handoffs/{handoff_id}/decline", response=HandoffOut, summary="Decline a handoff")
+@router.post(
+    "/handoffs/{handoff_id}/decline",
+    response={200: HandoffOut, **errors(403, 404, 409)},
+    summary="Decline a handoff",
+)
 def decline_handoff(request: HttpRequest, handoff_id: int, payload: DeclineIn) -> Handoff:
     handoff = _visible_handoff(request, handoff_id)
     return services.decline_handoff(handoff.pk, actor=actor_of(request), reason=payload.reason)
 
 
-@router.post("/handoffs/{handoff_id}/cancel", response=HandoffOut, summary="Withdraw a handoff")
+@router.post(
+    "/handoffs/{handoff_id}/cancel",
+    response={200: HandoffOut, **errors(403, 404, 409)},
+    summary="Withdraw a handoff",
+)
 def cancel_handoff(request: HttpRequest, handoff_id: int) -> Handoff:
     handoff = _visible_handoff(request, handoff_id)
     return services.cancel_handoff(handoff.pk, actor=actor_of(request))
 
 
-@router.post("/cases/{case_id}/assign", response=CaseOut, summary="Assign within the team")
+@router.post(
+    "/cases/{case_id}/assign",
+    response={200: CaseOut, **errors(403, 404, 409)},
+    summary="Assign within the team",
+)
 def assign(request: HttpRequest, case_id: int, payload: AssignIn) -> Case:
     actor = actor_of(request)
     case = queries.get_visible_case(actor, case_id)
@@ -183,7 +232,11 @@ def assign(request: HttpRequest, case_id: int, payload: AssignIn) -> Case:
     return queries.case_for_api(actor, case.pk)
 
 
-@router.post("/cases/{case_id}/resolve", response=CaseOut, summary="Resolve the case")
+@router.post(
+    "/cases/{case_id}/resolve",
+    response={200: CaseOut, **errors(403, 404, 409)},
+    summary="Resolve the case",
+)
 def resolve(request: HttpRequest, case_id: int, payload: ResolveIn | None = None) -> Case:
     actor = actor_of(request)
     payload = payload or ResolveIn(resolution="solved", summary="")
@@ -200,7 +253,7 @@ class RecurrenceIn(Strict):
 
 @router.post(
     "/cases/{case_id}/recurrence",
-    response=CaseOut,
+    response={200: CaseOut, **errors(404, 409)},
     summary="Decide a possible recurrence (R5)",
     description="A case linked to an earlier one as a possible recurrence: same=true merges it "
     "into the earlier case, which is reopened and goes back to whoever resolved it (the reopen "
@@ -214,10 +267,14 @@ def settle_recurrence(request: HttpRequest, case_id: int, payload: RecurrenceIn)
 
 
 class MergeIn(Strict):
-    into_case_id: int
+    into_case_id: Id
 
 
-@router.post("/cases/{case_id}/merge", response=CaseOut, summary="Merge into another case")
+@router.post(
+    "/cases/{case_id}/merge",
+    response={200: CaseOut, **errors(403, 404, 409)},
+    summary="Merge into another case",
+)
 def merge(request: HttpRequest, case_id: int, payload: MergeIn) -> Case:
     actor = actor_of(request)
     case = queries.get_visible_case(actor, case_id)
@@ -227,12 +284,14 @@ def merge(request: HttpRequest, case_id: int, payload: MergeIn) -> Case:
 
 
 class SplitIn(Strict):
-    message_ids: list[int] = Field(..., min_length=1, max_length=500)
+    message_ids: list[Id] = Field(..., min_length=1, max_length=500)
     subject: str = Field(..., min_length=1, max_length=300)
 
 
 @router.post(
-    "/cases/{case_id}/split", response={201: CaseOut}, summary="Split messages into a new case"
+    "/cases/{case_id}/split",
+    response={201: CaseOut, **errors(403, 404, 409)},
+    summary="Split messages into a new case",
 )
 def split(request: HttpRequest, case_id: int, payload: SplitIn) -> Status[Case]:
     actor = actor_of(request)
@@ -243,7 +302,11 @@ def split(request: HttpRequest, case_id: int, payload: SplitIn) -> Status[Case]:
     return Status(201, queries.case_for_api(actor, new.pk))
 
 
-@router.post("/cases/{case_id}/reopen", response=CaseOut, summary="Reopen the case")
+@router.post(
+    "/cases/{case_id}/reopen",
+    response={200: CaseOut, **errors(404, 409)},
+    summary="Reopen the case",
+)
 def reopen(request: HttpRequest, case_id: int, payload: ReasonIn) -> Case:
     actor = actor_of(request)
     case = queries.get_visible_case(actor, case_id)
@@ -251,7 +314,11 @@ def reopen(request: HttpRequest, case_id: int, payload: ReasonIn) -> Case:
     return queries.case_for_api(actor, case.pk)
 
 
-@router.post("/cases/{case_id}/close", response=CaseOut, summary="Close a resolved case")
+@router.post(
+    "/cases/{case_id}/close",
+    response={200: CaseOut, **errors(404, 409)},
+    summary="Close a resolved case",
+)
 def close(request: HttpRequest, case_id: int) -> Case:
     actor = actor_of(request)
     case = queries.get_visible_case(actor, case_id)
@@ -261,7 +328,7 @@ def close(request: HttpRequest, case_id: int) -> Case:
 
 @router.post(
     "/cases/{case_id}/contractor-tasks",
-    response={201: ContractorTaskOut},
+    response={201: ContractorTaskOut, **errors(404, 409)},
     summary="Add contractor work to the case",
 )
 def add_contractor_task(
@@ -283,7 +350,7 @@ def add_contractor_task(
 
 @router.post(
     "/contractor-tasks/{task_id}/finish",
-    response=ContractorTaskOut,
+    response={200: ContractorTaskOut, **errors(404, 409)},
     summary="Record the contractor's result",
 )
 def finish_contractor_task(

@@ -6,20 +6,17 @@ import datetime as dt
 from typing import Any, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from pomogu.cases.choices import Priority
 from pomogu.cases.models import Case, Message
+from pomogu.core.api_support import Email, Moment, Strict
 
 PRIORITY_NAMES = {p.value: p.name.lower() for p in Priority}
 PRIORITY_BY_NAME = {name: value for value, name in PRIORITY_NAMES.items()}
 PriorityName = Literal["low", "normal", "high", "urgent"]
 ChannelName = Literal["email", "web", "portal", "api", "phone", "chat", "in_person"]
 StateName = Literal["new", "open", "waiting_customer", "waiting_contractor", "resolved", "closed"]
-
-
-class Strict(Schema):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class TeamRef(Schema):
@@ -46,7 +43,7 @@ class CustomerRef(Schema):
 
 
 class CustomerIn(Strict):
-    email: str | None = Field(None, max_length=254, json_schema_extra={"format": "email"})
+    email: Email = None
     name: str = Field("", max_length=200)
     phone: str = Field("", max_length=32)
 
@@ -165,7 +162,7 @@ class ContractorTaskIn(Strict):
     contractor: str = Field(..., min_length=1, max_length=200)
     description: str = Field(..., min_length=1, max_length=10_000)
     contact: str = Field("", max_length=200)
-    due_at: dt.datetime | None = None
+    due_at: Moment | None = None
     wait: bool = True
 
 

@@ -8,11 +8,11 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import paginate
 
 from pomogu.cases import queries
-from pomogu.cases.schemas import Strict, TeamRef, UserRef
+from pomogu.cases.schemas import TeamRef, UserRef
 from pomogu.clocks import services
 from pomogu.clocks.calendar import BusinessCalendar
 from pomogu.clocks.models import (
@@ -26,7 +26,16 @@ from pomogu.clocks.models import (
     Promise,
     SlaPolicy,
 )
-from pomogu.core.api_support import actor_of
+from pomogu.core.api_support import (
+    Id,
+    Minutes,
+    Moment,
+    Page,
+    Strict,
+    TeamRefPath,
+    actor_of,
+    errors,
+)
 from pomogu.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from pomogu.people import services as people
 from pomogu.people.api import require_admin, resolve_team, resolve_user
@@ -53,6 +62,15 @@ class CalendarIn(Strict):
         description='{"timezone": "Europe/Moscow", "hours": {"mon": [["09:00", "18:00"]], ...}, '
         '"country": "RU", "closed": ["2026-12-31"], '
         '"special": {"2026-12-30": [["09:00", "16:00"]]}}',
+        examples=[
+            {
+                "timezone": "Europe/Moscow",
+                "hours": {day: [["09:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+                "country": "RU",
+                "closed": ["2026-12-31"],
+                "special": {"2026-12-30": [["09:00", "16:00"]]},
+            }
+        ],
     )
     is_default: bool = False
 
@@ -65,12 +83,16 @@ class CalendarOut(Schema):
 
 
 @router.get("/calendars", response=list[CalendarOut], summary="Business calendars")
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_calendars(request: HttpRequest) -> QuerySet[Calendar]:
     return Calendar.objects.all()
 
 
-@router.post("/calendars", response={201: CalendarOut}, summary="Create a calendar (admin)")
+@router.post(
+    "/calendars",
+    response={201: CalendarOut, **errors(403, 409)},
+    summary="Create a calendar (admin)",
+)
 @transaction.atomic
 def create_calendar(request: HttpRequest, payload: CalendarIn) -> Status[Calendar]:
     require_admin(actor_of(request))
@@ -84,13 +106,19 @@ def create_calendar(request: HttpRequest, payload: CalendarIn) -> Status[Calenda
     return Status(201, calendar)
 
 
-@router.put("/calendars/{calendar_id}", response=CalendarOut, summary="Change a calendar (admin)")
+@router.put(
+    "/calendars/{calendar_id}",
+    response={200: CalendarOut, **errors(403, 404, 409)},
+    summary="Change a calendar (admin)",
+)
 @transaction.atomic
 def update_calendar(request: HttpRequest, calendar_id: int, payload: CalendarIn) -> Calendar:
     require_admin(actor_of(request))
     calendar = Calendar.objects.filter(pk=calendar_id).first()
     if calendar is None:
         raise NotFound(_("No such calendar."))
+    if Calendar.objects.filter(name=payload.name).exclude(pk=calendar.pk).exists():
+        raise DomainError(_("A calendar with this name exists."), code="calendar_exists")
     if payload.is_default:
         Calendar.objects.filter(is_default=True).exclude(pk=calendar.pk).update(is_default=False)
     calendar.name = payload.name
@@ -110,10 +138,10 @@ class PolicyIn(Strict):
     team: int | str | None = Field(None, description="Team id or slug; empty: every team")
     tier: str = Field("", max_length=32, description="Customer tier; empty: every tier")
     priority: Literal["low", "normal", "high", "urgent"] | None = None
-    calendar: int | None = Field(None, description="Calendar id; empty: the default calendar")
-    first_response_minutes: int | None = Field(None, ge=1)
-    next_response_minutes: int | None = Field(None, ge=1)
-    resolution_minutes: int | None = Field(None, ge=1)
+    calendar: Id | None = Field(None, description="Calendar id; empty: the default calendar")
+    first_response_minutes: Minutes | None = None
+    next_response_minutes: Minutes | None = None
+    resolution_minutes: Minutes | None = None
     is_active: bool = True
 
 
@@ -155,19 +183,27 @@ def _apply_policy(policy: SlaPolicy, payload: PolicyIn) -> SlaPolicy:
 
 
 @router.get("/sla-policies", response=list[PolicyOut], summary="SLA policies")
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_policies(request: HttpRequest) -> QuerySet[SlaPolicy]:
     return SlaPolicy.objects.select_related("team")
 
 
-@router.post("/sla-policies", response={201: PolicyOut}, summary="Create an SLA policy (admin)")
+@router.post(
+    "/sla-policies",
+    response={201: PolicyOut, **errors(403, 404)},
+    summary="Create an SLA policy (admin)",
+)
 @transaction.atomic
 def create_policy(request: HttpRequest, payload: PolicyIn) -> Status[SlaPolicy]:
     require_admin(actor_of(request))
     return Status(201, _apply_policy(SlaPolicy(), payload))
 
 
-@router.put("/sla-policies/{policy_id}", response=PolicyOut, summary="Change an SLA policy (admin)")
+@router.put(
+    "/sla-policies/{policy_id}",
+    response={200: PolicyOut, **errors(403, 404)},
+    summary="Change an SLA policy (admin)",
+)
 @transaction.atomic
 def update_policy(request: HttpRequest, policy_id: int, payload: PolicyIn) -> SlaPolicy:
     require_admin(actor_of(request))
@@ -217,19 +253,23 @@ def _chain(team_ref: str) -> tuple[Team | None, EscalationChain | None]:
 
 @router.get(
     "/escalation-chains/{team_ref}",
-    response=ChainOut,
+    response={200: ChainOut, **errors(404)},
     summary="A team's escalation chain ('default' for the desk's)",
 )
-def get_chain(request: HttpRequest, team_ref: str) -> EscalationChain:
+def get_chain(request: HttpRequest, team_ref: TeamRefPath) -> EscalationChain:
     _team, chain = _chain(team_ref)
     if chain is None:
         raise NotFound(_("This team has no chain of its own; the default chain applies."))
     return chain
 
 
-@router.put("/escalation-chains/{team_ref}", response=ChainOut, summary="Set a chain (admin)")
+@router.put(
+    "/escalation-chains/{team_ref}",
+    response={200: ChainOut, **errors(403, 404, 409)},
+    summary="Set a chain (admin)",
+)
 @transaction.atomic
-def put_chain(request: HttpRequest, team_ref: str, payload: ChainIn) -> EscalationChain:
+def put_chain(request: HttpRequest, team_ref: TeamRefPath, payload: ChainIn) -> EscalationChain:
     require_admin(actor_of(request))
     team, chain = _chain(team_ref)
     if chain is None:
@@ -255,8 +295,8 @@ def put_chain(request: HttpRequest, team_ref: str, payload: ChainIn) -> Escalati
 
 class AbsenceIn(Strict):
     user: int | str
-    starts_at: dt.datetime
-    ends_at: dt.datetime
+    starts_at: Moment
+    ends_at: Moment
     deputy: int | str | None = None
     kind: Literal["vacation", "sick", "meeting", "other"] = "vacation"
     note: str = Field("", max_length=200)
@@ -278,8 +318,12 @@ def _may_manage_absence(actor: User, user: User) -> bool:
     return any(people.is_team_lead(actor, team) for team in user.teams.all())
 
 
-@router.get("/absences", response=list[AbsenceOut], summary="Absences now and to come")
-@paginate(LimitOffsetPagination)
+@router.get(
+    "/absences",
+    response={200: list[AbsenceOut], **errors(404)},
+    summary="Absences now and to come",
+)
+@paginate(Page)
 def list_absences(request: HttpRequest, user: str = "") -> QuerySet[Absence]:
     from pomogu.core import clock
 
@@ -289,7 +333,11 @@ def list_absences(request: HttpRequest, user: str = "") -> QuerySet[Absence]:
     return qs.order_by("starts_at", "id")
 
 
-@router.post("/absences", response={201: AbsenceOut}, summary="Record an absence")
+@router.post(
+    "/absences",
+    response={201: AbsenceOut, **errors(403, 404, 409)},
+    summary="Record an absence",
+)
 def create_absence(request: HttpRequest, payload: AbsenceIn) -> Status[Absence]:
     actor = actor_of(request)
     user = resolve_user(payload.user)
@@ -308,7 +356,11 @@ def create_absence(request: HttpRequest, payload: AbsenceIn) -> Status[Absence]:
     return Status(201, absence)
 
 
-@router.delete("/absences/{absence_id}", response={204: None}, summary="Cancel an absence")
+@router.delete(
+    "/absences/{absence_id}",
+    response={204: None, **errors(403, 404)},
+    summary="Cancel an absence",
+)
 def delete_absence(request: HttpRequest, absence_id: int) -> Status[None]:
     actor = actor_of(request)
     absence = Absence.objects.filter(pk=absence_id).select_related("user").first()
@@ -341,7 +393,11 @@ class ClocksOut(Schema):
     deadlines: list[DeadlineOut]
 
 
-@router.get("/cases/{case_id}/clocks", response=ClocksOut, summary="A case's deadlines")
+@router.get(
+    "/cases/{case_id}/clocks",
+    response={200: ClocksOut, **errors(404)},
+    summary="A case's deadlines",
+)
 def case_clocks(request: HttpRequest, case_id: int) -> dict[str, Any]:
     case = queries.get_visible_case(actor_of(request), case_id)
     return {
@@ -354,8 +410,8 @@ def case_clocks(request: HttpRequest, case_id: int) -> dict[str, Any]:
 
 class AppointmentIn(Strict):
     staff: int | str | None = Field(None, description="Who goes or calls; default: the caller")
-    starts_at: dt.datetime
-    ends_at: dt.datetime
+    starts_at: Moment
+    ends_at: Moment
     kind: Literal["visit", "call"] = "visit"
     place: str = Field("", max_length=300)
 
@@ -378,7 +434,9 @@ class ReportIn(Strict):
 
 
 @router.post(
-    "/cases/{case_id}/appointments", response={201: AppointmentOut}, summary="Book a visit or call"
+    "/cases/{case_id}/appointments",
+    response={201: AppointmentOut, **errors(404, 409)},
+    summary="Book a visit or call",
 )
 def create_appointment(
     request: HttpRequest, case_id: int, payload: AppointmentIn
@@ -400,7 +458,7 @@ def create_appointment(
 
 @router.post(
     "/appointments/{appointment_id}/report",
-    response=AppointmentOut,
+    response={200: AppointmentOut, **errors(404, 409)},
     summary="Report an appointment kept or missed",
 )
 def report_appointment(request: HttpRequest, appointment_id: int, payload: ReportIn) -> Appointment:
@@ -411,7 +469,7 @@ def report_appointment(request: HttpRequest, appointment_id: int, payload: Repor
 
 class PromiseIn(Strict):
     text: str = Field(..., min_length=1, max_length=500)
-    due_at: dt.datetime
+    due_at: Moment
 
 
 class PromiseOut(Schema):
@@ -423,7 +481,11 @@ class PromiseOut(Schema):
     state: str
 
 
-@router.post("/cases/{case_id}/promises", response={201: PromiseOut}, summary="Record a promise")
+@router.post(
+    "/cases/{case_id}/promises",
+    response={201: PromiseOut, **errors(404, 409)},
+    summary="Record a promise",
+)
 def create_promise(request: HttpRequest, case_id: int, payload: PromiseIn) -> Status[Promise]:
     actor = actor_of(request)
     case = queries.get_visible_case(actor, case_id)
@@ -431,7 +493,11 @@ def create_promise(request: HttpRequest, case_id: int, payload: PromiseIn) -> St
     return Status(201, promise)
 
 
-@router.post("/promises/{promise_id}/kept", response=PromiseOut, summary="Mark a promise kept")
+@router.post(
+    "/promises/{promise_id}/kept",
+    response={200: PromiseOut, **errors(404, 409)},
+    summary="Mark a promise kept",
+)
 def keep_promise(request: HttpRequest, promise_id: int) -> Promise:
     return services.keep_promise(promise_id, actor=actor_of(request))
 
@@ -450,22 +516,25 @@ class EscalationOut(Schema):
 
 
 @router.get("/escalations", response=list[EscalationOut], summary="Escalations for the caller")
-@paginate(LimitOffsetPagination)
-def list_escalations(request: HttpRequest, state: str = "open") -> QuerySet[Escalation]:
+@paginate(Page)
+def list_escalations(
+    request: HttpRequest,
+    state: Literal[(*EscalationState.values, "")] = Query(  # type: ignore[valid-type]
+        "open", description="Empty: every state"
+    ),
+) -> QuerySet[Escalation]:
     actor = actor_of(request)
     qs = Escalation.objects.select_related("recipient", "intended")
     if not actor.sees_all_teams:
         qs = qs.filter(Q(recipient=actor) | Q(intended=actor))
     if state:
-        if state not in EscalationState.values:
-            raise DomainError(_("Unknown state."), code="bad_filter")
         qs = qs.filter(state=state)
     return qs.order_by("ack_due_at", "id")
 
 
 @router.post(
     "/escalations/{escalation_id}/acknowledge",
-    response=EscalationOut,
+    response={200: EscalationOut, **errors(403, 404, 409)},
     summary="Acknowledge an escalation: it stops moving up",
 )
 def acknowledge(request: HttpRequest, escalation_id: int) -> Escalation:

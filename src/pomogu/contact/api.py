@@ -10,11 +10,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from pomogu.cases import queries
 from pomogu.cases.models import Case
-from pomogu.cases.schemas import Strict
 from pomogu.contact import governor, surveys
 from pomogu.contact.models import (
     ContactAttempt,
@@ -27,7 +26,7 @@ from pomogu.contact.models import (
     SurveyState,
 )
 from pomogu.contact.services import review_reply
-from pomogu.core.api_support import actor_of
+from pomogu.core.api_support import Day, ErrorOut, Id, Page, Strict, actor_of, errors
 from pomogu.core.errors import DomainError, NotFound, PermissionDenied
 from pomogu.people.api import require_admin, visible_customers
 from pomogu.people.models import Customer, User
@@ -45,8 +44,8 @@ class ContactIn(Strict):
         "incident, check_in",
     )
     channel: Literal["email", "phone"] = "email"
-    case_id: int | None = None
-    customer_id: int | None = Field(None, description="Needed without a case (incidents)")
+    case_id: Id | None = None
+    customer_id: Id | None = Field(None, description="Needed without a case (incidents)")
     incident: str = Field("", max_length=100, description="The incident it is about, if any")
     reason: str = Field("", max_length=300, description="Why: concrete, for the customer")
     subject: str = Field("", max_length=400)
@@ -94,7 +93,12 @@ def _contact_target(actor: User, payload: ContactIn) -> tuple[Customer, Case | N
 
 @router.post(
     "/contacts",
-    response={201: ContactOut, 202: ContactOut, 422: ContactOut},
+    response={
+        201: ContactOut,
+        202: ContactOut,
+        422: ContactOut | ErrorOut,
+        **errors(403, 404, 409),
+    },
     summary="Contact a customer, through the contact governor",
     description="201: made (the email is queued, or a call task is on the staff member's "
     "page); 202: deferred to the next allowed moment (quiet hours, weekend, holiday); 422: "
@@ -123,12 +127,16 @@ def create_contact(request: HttpRequest, payload: ContactIn) -> Status[ContactAt
     return Status(status, attempt)
 
 
-@router.get("/contacts", response=list[ContactOut], summary="Contact attempts and decisions")
-@paginate(LimitOffsetPagination)
+@router.get(
+    "/contacts",
+    response={200: list[ContactOut], **errors(404)},
+    summary="Contact attempts and decisions",
+)
+@paginate(Page)
 def list_contacts(
     request: HttpRequest,
-    customer_id: int | None = None,
-    case_id: int | None = None,
+    customer_id: Id | None = None,
+    case_id: Id | None = None,
     state: Literal["sent", "deferred", "refused"] | None = None,
 ) -> QuerySet[ContactAttempt]:
     actor = actor_of(request)
@@ -166,7 +174,7 @@ def _customer(actor: User, customer_id: int) -> Customer:
 
 @router.get(
     "/customers/{customer_id}/contact-preferences",
-    response=PreferencesOut,
+    response={200: PreferencesOut, **errors(404)},
     summary="A customer's contact preferences",
 )
 def get_preferences(request: HttpRequest, customer_id: int) -> dict[str, Any]:
@@ -181,7 +189,7 @@ def get_preferences(request: HttpRequest, customer_id: int) -> dict[str, Any]:
 
 @router.put(
     "/customers/{customer_id}/contact-preferences",
-    response=PreferencesOut,
+    response={200: PreferencesOut, **errors(404)},
     summary="Set a customer's contact preferences (what they told us)",
 )
 @transaction.atomic
@@ -220,11 +228,11 @@ def _visible_surveys(actor: User) -> QuerySet[Survey]:
 
 
 @router.get("/surveys", response=list[SurveyOut], summary="Surveys")
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_surveys(
     request: HttpRequest,
     state: Literal[tuple(SurveyState.values)] | None = None,  # type: ignore[valid-type]
-    case_id: int | None = None,
+    case_id: Id | None = None,
 ) -> QuerySet[Survey]:
     found = _visible_surveys(actor_of(request))
     if state is not None:
@@ -245,8 +253,8 @@ class SurveyResults(Schema):
 @router.get("/surveys/results", response=SurveyResults, summary="Survey results for a period")
 def survey_results(
     request: HttpRequest,
-    since: dt.date | None = None,
-    until: dt.date | None = None,
+    since: Day | None = None,
+    until: Day | None = None,
     team: str | None = None,
 ) -> dict[str, Any]:
     found = _visible_surveys(actor_of(request))
@@ -266,7 +274,27 @@ class DraftIn(Strict):
     text: str = Field(..., min_length=1, max_length=200_000)
 
 
-@router.post("/guard/check", summary="Check a draft reply with the reply guard (R7)")
+class FindingOut(Schema):
+    phrase: str
+    category: str
+    text: str
+    start: int
+    end: int
+    language: str
+
+
+class GuardResultOut(Schema):
+    flagged: bool
+    language: str
+    findings: list[FindingOut]
+    suggestion: str
+
+
+@router.post(
+    "/guard/check",
+    response=GuardResultOut,
+    summary="Check a draft reply with the reply guard (R7)",
+)
 def check_draft(request: HttpRequest, payload: DraftIn) -> dict[str, Any]:
     actor_of(request)
     result: dict[str, Any] = review_reply(payload.text).to_dict()
@@ -286,13 +314,17 @@ class PhraseOut(Schema):
 
 
 @router.get("/guard/phrases", response=list[PhraseOut], summary="This desk's own guard phrases")
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_phrases(request: HttpRequest) -> QuerySet[GuardPhrase]:
     actor_of(request)
     return GuardPhrase.objects.all()
 
 
-@router.post("/guard/phrases", response={201: PhraseOut}, summary="Add a guard phrase (admin)")
+@router.post(
+    "/guard/phrases",
+    response={201: PhraseOut, **errors(403, 409)},
+    summary="Add a guard phrase (admin)",
+)
 @transaction.atomic
 def add_phrase(request: HttpRequest, payload: PhraseIn) -> Status[GuardPhrase]:
     actor = actor_of(request)
@@ -303,7 +335,11 @@ def add_phrase(request: HttpRequest, payload: PhraseIn) -> Status[GuardPhrase]:
     return Status(201, GuardPhrase.objects.create(text=text, note=payload.note, created_by=actor))
 
 
-@router.delete("/guard/phrases/{phrase_id}", response={204: None}, summary="Remove (admin)")
+@router.delete(
+    "/guard/phrases/{phrase_id}",
+    response={204: None, **errors(403, 404)},
+    summary="Remove (admin)",
+)
 @transaction.atomic
 def delete_phrase(request: HttpRequest, phrase_id: int) -> Status[None]:
     require_admin(actor_of(request))

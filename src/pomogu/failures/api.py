@@ -12,9 +12,9 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
-from pomogu.core.api_support import actor_of
+from pomogu.core.api_support import MAX_OFFSET, Id, Page, actor_of
 from pomogu.core.errors import InvalidInput, NotFound
 from pomogu.failures import export, queries, services
 from pomogu.failures.models import Failure, FailureKind
@@ -30,13 +30,13 @@ class FailureFilters(Schema):
     person: str | None = None
     since: str | None = None
     until: str | None = None
-    case: int | None = None
+    case: Id | None = None
 
 
 class ExportFilters(FailureFilters):
     # Unlike the list, the export has no page size: without a limit it is every failure.
-    limit: int | None = Field(None, ge=1)
-    offset: int = Field(0, ge=0)
+    limit: int | None = Field(None, ge=1, le=MAX_OFFSET)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
     # Excel in a Russian locale splits CSV on ";" (the comma is the decimal separator there).
     sep: Literal[",", ";"] = Field(",", description='Field separator: "," or ";"')
 
@@ -161,7 +161,7 @@ def _filtered(
 
 
 @router.get("/failures", response=list[FailureOut], summary="Failures of service (R8)")
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_failures(request: HttpRequest, filters: Query[FailureFilters]) -> QuerySet[Failure]:
     """Newest first. ``team`` is an id or short name, ``person`` an id or username, ``case`` a
     case id; ``since`` and ``until`` are dates (both days included) or ISO date-times."""

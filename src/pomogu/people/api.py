@@ -4,9 +4,9 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
-from pomogu.core.api_support import actor_of
+from pomogu.core.api_support import Page, TeamRefPath, actor_of, errors
 from pomogu.core.errors import DomainError, NotFound, PermissionDenied
 from pomogu.people import services
 from pomogu.people.choices import TeamRole
@@ -39,17 +39,21 @@ def require_admin(user: User) -> None:
 
 
 @router.get("/teams", response=list[TeamOut], summary="Teams")
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_teams(request: HttpRequest) -> QuerySet[Team]:
     return Team.objects.select_related("lead").prefetch_related("members")
 
 
-@router.get("/teams/{team_ref}", response=TeamOut, summary="One team, by id or slug")
-def get_team(request: HttpRequest, team_ref: str) -> Team:
+@router.get(
+    "/teams/{team_ref}", response={200: TeamOut, **errors(404)}, summary="One team, by id or slug"
+)
+def get_team(request: HttpRequest, team_ref: TeamRefPath) -> Team:
     return resolve_team(team_ref)
 
 
-@router.post("/teams", response={201: TeamOut}, summary="Create a team (admin)")
+@router.post(
+    "/teams", response={201: TeamOut, **errors(403, 404, 409)}, summary="Create a team (admin)"
+)
 def create_team(request: HttpRequest, payload: TeamIn) -> Status[Team]:
     require_admin(actor_of(request))
     if Team.objects.filter(Q(slug=payload.slug) | Q(name=payload.name)).exists():
@@ -66,8 +70,12 @@ def create_team(request: HttpRequest, payload: TeamIn) -> Status[Team]:
     return Status(201, team)
 
 
-@router.post("/teams/{team_ref}/members", response=TeamOut, summary="Add a member (admin, lead)")
-def add_member(request: HttpRequest, team_ref: str, payload: MemberIn) -> Team:
+@router.post(
+    "/teams/{team_ref}/members",
+    response={200: TeamOut, **errors(403, 404)},
+    summary="Add a member (admin, lead)",
+)
+def add_member(request: HttpRequest, team_ref: TeamRefPath, payload: MemberIn) -> Team:
     actor = actor_of(request)
     team = resolve_team(team_ref)
     if not (actor.is_superuser or actor.role == "admin" or services.is_team_lead(actor, team)):
@@ -86,7 +94,7 @@ def visible_customers(user: User) -> QuerySet[Customer]:
 
 
 @router.get("/customers", response=list[CustomerOut], summary="Customers the caller serves")
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_customers(request: HttpRequest, q: str = "") -> QuerySet[Customer]:
     qs = visible_customers(actor_of(request)).order_by("-created_at", "-id")
     if q:
@@ -94,7 +102,9 @@ def list_customers(request: HttpRequest, q: str = "") -> QuerySet[Customer]:
     return qs
 
 
-@router.get("/customers/{customer_id}", response=CustomerOut, summary="One customer")
+@router.get(
+    "/customers/{customer_id}", response={200: CustomerOut, **errors(404)}, summary="One customer"
+)
 def get_customer(request: HttpRequest, customer_id: int) -> Customer:
     customer = visible_customers(actor_of(request)).filter(pk=customer_id).first()
     if customer is None:
@@ -102,7 +112,9 @@ def get_customer(request: HttpRequest, customer_id: int) -> Customer:
     return customer
 
 
-@router.post("/customers", response={201: CustomerOut}, summary="Find or create (manager)")
+@router.post(
+    "/customers", response={201: CustomerOut, **errors(403)}, summary="Find or create (manager)"
+)
 def create_customer(request: HttpRequest, payload: CustomerCreateIn) -> Status[Customer]:
     """For import scripts; it answers with an existing customer too, so it is for managers and
     admins. Agents open cases (``POST /cases``), which finds or creates the customer."""

@@ -5,13 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from pomogu.cases.schemas import UserRef
-
-
-class Strict(Schema):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+from pomogu.core.api_support import Email, Strict
 
 
 class TeamOut(Schema):
@@ -33,7 +30,7 @@ class TeamIn(Strict):
     name: str = Field(..., min_length=1, max_length=120)
     slug: str = Field(..., min_length=1, max_length=60, pattern=r"^[-a-z0-9_]+$")
     description: str = Field("", max_length=5000)
-    email: str | None = Field(None, max_length=254, json_schema_extra={"format": "email"})
+    email: Email = None
     lead: int | str | None = None
     is_default: bool = False
 
@@ -54,6 +51,6 @@ class CustomerOut(Schema):
 
 
 class CustomerCreateIn(Strict):
-    email: str | None = Field(None, max_length=254, json_schema_extra={"format": "email"})
+    email: Email = None
     name: str = Field("", max_length=200)
     phone: str = Field("", max_length=32)

@@ -8,11 +8,11 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import model_validator
 
 from pomogu.cases import queries
-from pomogu.core.api_support import actor_of
+from pomogu.core.api_support import Strict, actor_of, errors
 from pomogu.core.errors import NotFound, PermissionDenied
 from pomogu.people.api import resolve_team
 from pomogu.triage import services
@@ -36,7 +36,7 @@ class RoutingOut(Schema):
     settled_at: dt.datetime | None
 
 
-class RoutingIn(Schema):
+class RoutingIn(Strict):
     team: int | str | None = None
     not_ours: bool = False
 
@@ -64,12 +64,20 @@ def _decision(request: HttpRequest, case_id: int) -> RoutingDecision:
     return decision
 
 
-@router.get("/cases/{case_id}/routing", response=RoutingOut, summary="Why the case has its team")
+@router.get(
+    "/cases/{case_id}/routing",
+    response={200: RoutingOut, **errors(404)},
+    summary="Why the case has its team",
+)
 def get_routing(request: HttpRequest, case_id: int) -> RoutingDecision:
     return _decision(request, case_id)
 
 
-@router.post("/cases/{case_id}/routing", response=RoutingOut, summary="Decide the team")
+@router.post(
+    "/cases/{case_id}/routing",
+    response={200: RoutingOut, **errors(404, 409)},
+    summary="Decide the team",
+)
 def settle_routing(request: HttpRequest, case_id: int, payload: RoutingIn) -> RoutingDecision:
     """A person's decision: a team (the same or another; the case moves at once) or "no team
     owns this" (`not_ours`). It becomes training data for the router. A case without a routing
@@ -86,19 +94,31 @@ def _manager(request: HttpRequest) -> None:
         raise PermissionDenied(_("Only a manager or administrator can manage the router."))
 
 
-@router.get("/router/versions", response=list[VersionOut], summary="Router versions (manager)")
+@router.get(
+    "/router/versions",
+    response={200: list[VersionOut], **errors(403)},
+    summary="Router versions (manager)",
+)
 def versions(request: HttpRequest) -> list[RouterVersion]:
     _manager(request)
     return list(RouterVersion.objects.defer("model").order_by("-id"))
 
 
-@router.post("/router/train", response={201: VersionOut}, summary="Retrain now (manager)")
-def train(request: HttpRequest) -> tuple[int, RouterVersion]:
+@router.post(
+    "/router/train",
+    response={201: VersionOut, **errors(403, 409)},
+    summary="Retrain now (manager)",
+)
+def train(request: HttpRequest) -> Status[RouterVersion]:
     _manager(request)
-    return 201, services.train(actor=actor_of(request), reason="API")
+    return Status(201, services.train(actor=actor_of(request), reason="API"))
 
 
-@router.post("/router/rollback", response=VersionOut, summary="Previous version (manager)")
+@router.post(
+    "/router/rollback",
+    response={200: VersionOut, **errors(403, 409)},
+    summary="Previous version (manager)",
+)
 def rollback(request: HttpRequest) -> RouterVersion:
     _manager(request)
     return services.rollback()
