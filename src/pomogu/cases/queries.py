@@ -6,13 +6,13 @@ Every path that shows a case (pages, htmx fragments, API, exports) starts from
 
 from __future__ import annotations
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from pomogu.cases.choices import ACTIVE_STATES, HandoffState, MessageKind
 from pomogu.cases.models import Case, ContractorTask, Handoff, Message, TimelineEvent
 from pomogu.core.errors import NotFound
-from pomogu.people.models import Membership, Team, User
+from pomogu.people.models import Customer, Membership, Team, User
 
 
 def team_ids_of(user: User) -> list[int]:
@@ -33,6 +33,16 @@ def visible_cases(user: User) -> QuerySet[Case]:
     return Case.objects.filter(
         Q(team_id__in=teams) | Q(owner=user) | Q(pk__in=offered.values("case_id"))
     )
+
+
+def visible_customers(user: User) -> QuerySet[Customer]:
+    """The customers whose cases the staff member may see (AZ-3: another team's customer is
+    not there for them); managers and admins see every customer."""
+    if not user.is_authenticated or not user.is_active:
+        return Customer.objects.none()
+    if user.sees_all_teams:
+        return Customer.objects.all()
+    return Customer.objects.filter(Exists(visible_cases(user).filter(customer=OuterRef("pk"))))
 
 
 def get_visible_case(user: User, case_id: int) -> Case:

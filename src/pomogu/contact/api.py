@@ -25,10 +25,11 @@ from pomogu.contact.models import (
     Survey,
     SurveyState,
 )
+from pomogu.contact.queries import visible_surveys
 from pomogu.contact.services import review_reply
 from pomogu.core.api_support import Day, ErrorOut, Id, Page, Strict, actor_of, errors
 from pomogu.core.errors import DomainError, NotFound, PermissionDenied
-from pomogu.people.api import require_admin, visible_customers
+from pomogu.people.api import require_admin
 from pomogu.people.models import Customer, User
 
 router = Router(tags=["contact"])
@@ -83,7 +84,7 @@ def _contact_target(actor: User, payload: ContactIn) -> tuple[Customer, Case | N
         return customer, case
     if payload.customer_id is None:
         raise DomainError(_("Name a case or a customer."), code="contact_target")
-    found = visible_customers(actor).filter(pk=payload.customer_id).first()
+    found = queries.visible_customers(actor).filter(pk=payload.customer_id).first()
     if found is None:
         raise NotFound(_("No such customer."))
     if not actor.sees_all_teams:
@@ -140,7 +141,7 @@ def list_contacts(
     state: Literal["sent", "deferred", "refused"] | None = None,
 ) -> QuerySet[ContactAttempt]:
     actor = actor_of(request)
-    attempts = ContactAttempt.objects.filter(customer__in=visible_customers(actor))
+    attempts = ContactAttempt.objects.filter(customer__in=queries.visible_customers(actor))
     if customer_id is not None:
         attempts = attempts.filter(customer_id=customer_id)
     if case_id is not None:
@@ -166,7 +167,7 @@ class PreferencesOut(Schema):
 
 
 def _customer(actor: User, customer_id: int) -> Customer:
-    customer = visible_customers(actor).filter(pk=customer_id).first()
+    customer = queries.visible_customers(actor).filter(pk=customer_id).first()
     if customer is None:
         raise NotFound(_("No such customer."))
     return customer
@@ -223,10 +224,6 @@ class SurveyOut(Schema):
     answered_at: dt.datetime | None
 
 
-def _visible_surveys(actor: User) -> QuerySet[Survey]:
-    return Survey.objects.filter(case__in=queries.visible_cases(actor))
-
-
 @router.get("/surveys", response=list[SurveyOut], summary="Surveys")
 @paginate(Page)
 def list_surveys(
@@ -234,7 +231,7 @@ def list_surveys(
     state: Literal[tuple(SurveyState.values)] | None = None,  # type: ignore[valid-type]
     case_id: Id | None = None,
 ) -> QuerySet[Survey]:
-    found = _visible_surveys(actor_of(request))
+    found = visible_surveys(actor_of(request))
     if state is not None:
         found = found.filter(state=state)
     if case_id is not None:
@@ -257,7 +254,7 @@ def survey_results(
     until: Day | None = None,
     team: str | None = None,
 ) -> dict[str, Any]:
-    found = _visible_surveys(actor_of(request))
+    found = visible_surveys(actor_of(request))
     if since is not None:
         found = found.filter(due_at__date__gte=since)
     if until is not None:

@@ -1,11 +1,12 @@
 """REST endpoints for teams and customers (configuration by script, DESIGN.md "Interfaces")."""
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Status
 from ninja.pagination import paginate
 
+from pomogu.cases import queries
 from pomogu.core.api_support import Page, TeamRefPath, actor_of, errors
 from pomogu.core.errors import DomainError, NotFound, PermissionDenied
 from pomogu.people import services
@@ -84,19 +85,10 @@ def add_member(request: HttpRequest, team_ref: TeamRefPath, payload: MemberIn) -
     return resolve_team(team.pk)
 
 
-def visible_customers(user: User) -> QuerySet[Customer]:
-    """Staff see the customers whose cases they may see; managers and admins see all."""
-    if user.sees_all_teams:
-        return Customer.objects.all()
-    from pomogu.cases.queries import visible_cases
-
-    return Customer.objects.filter(Exists(visible_cases(user).filter(customer=OuterRef("pk"))))
-
-
 @router.get("/customers", response=list[CustomerOut], summary="Customers the caller serves")
 @paginate(Page)
 def list_customers(request: HttpRequest, q: str = "") -> QuerySet[Customer]:
-    qs = visible_customers(actor_of(request)).order_by("-created_at", "-id")
+    qs = queries.visible_customers(actor_of(request)).order_by("-created_at", "-id")
     if q:
         qs = qs.filter(Q(email__icontains=q) | Q(name__icontains=q) | Q(phone__icontains=q))
     return qs
@@ -106,7 +98,7 @@ def list_customers(request: HttpRequest, q: str = "") -> QuerySet[Customer]:
     "/customers/{customer_id}", response={200: CustomerOut, **errors(404)}, summary="One customer"
 )
 def get_customer(request: HttpRequest, customer_id: int) -> Customer:
-    customer = visible_customers(actor_of(request)).filter(pk=customer_id).first()
+    customer = queries.visible_customers(actor_of(request)).filter(pk=customer_id).first()
     if customer is None:
         raise NotFound(_("No such customer."))
     return customer
