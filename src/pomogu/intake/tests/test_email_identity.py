@@ -15,8 +15,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Any
 
 import pytest
@@ -31,6 +29,7 @@ from pomogu.core.smtp_sink import SmtpSink
 from pomogu.core.testing import Cast
 from pomogu.intake import services
 from pomogu.intake.models import InboundMessage, InboundState
+from pomogu.intake.tests.test_lmtp import mail
 from pomogu.people.models import Customer
 from pomogu.portal.queries import thread_of
 from pomogu.portal.tests.support import sign_in
@@ -43,25 +42,6 @@ CANARY = "CANARY-7f3a"
 @pytest.fixture(autouse=True)
 def _data_dir(settings: Any, tmp_path: Any) -> None:
     settings.DATA_DIR = tmp_path  # attachment files of a test go to its own directory
-
-
-def mail(
-    *,
-    sender: str = DAVE,
-    subject: str = "Нет интернета",
-    body: str = "С утра не работает интернет.\n",
-    to: str = "support@desk.test",
-    **headers: str,
-) -> bytes:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = subject
-    message["Message-ID"] = headers.pop("message_id", make_msgid(domain="mail.test"))
-    for name, value in headers.items():
-        message[name.replace("_", "-")] = value
-    message.set_content(body)
-    return message.as_bytes()
 
 
 def receive(
