@@ -4,13 +4,12 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('people', '0006_organisation_shares_cases'),
+        ("people", "0006_organisation_shares_cases"),
     ]
 
     operations = [
         migrations.DeleteModel(
-            name='SignInFailure',
+            name="SignInFailure",
         ),
     ]
