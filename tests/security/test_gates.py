@@ -47,8 +47,14 @@ YEAR = 365 * 24 * 3600
 
 def _environment(data_dir: Path, **variables: str) -> dict[str, str]:
     """This process's environment without any POMOGU_ variable, plus ``variables``: what a
-    fresh installation configured only by them would see."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("POMOGU_")}
+    fresh installation configured only by them would see. The browser tests' switch that lets
+    Playwright's event loop share the test database (DJANGO_ALLOW_ASYNC_UNSAFE) is the test
+    run's, not a deployment's, and goes too."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("POMOGU_") and name != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     env["POMOGU_DATA_DIR"] = str(data_dir)
     env.update(variables)
     return env
