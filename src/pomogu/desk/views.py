@@ -1173,7 +1173,11 @@ def _after_opening(request: HttpRequest, case: Case) -> HttpResponse:
 
 # Images that may be shown inside the frame of a message's original HTML (never SVG).
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})
-MAIL_HTML_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
+# A mail's HTML: shown only inside the case page's own frame (frame-ancestors), runs nothing.
+MAIL_HTML_CSP = (
+    "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox; "
+    "frame-ancestors 'self'"
+)
 _DATA_CID_RE = re.compile(r' data-cid="([^"]{0,500})"')
 _MAIL_DOCUMENT = (
     '<!doctype html><html><head><meta charset="utf-8"><base target="_blank">'

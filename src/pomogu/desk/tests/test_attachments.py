@@ -193,7 +193,8 @@ def test_the_html_view_is_sandboxed_and_holds_no_script(cast: Cast, client: Clie
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     assert response["Content-Security-Policy"] == (
-        "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
+        "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox; "
+        "frame-ancestors 'self'"
     )
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "SAMEORIGIN"
