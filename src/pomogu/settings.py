@@ -375,6 +375,17 @@ if CELERY_BROKER_URL and not CELERY_BROKER_URL.startswith(("redis://", "rediss:/
         "POMOGU_REDIS_URL must be a redis://, rediss:// or unix:// URL, got "
         + CELERY_BROKER_URL.split(":")[0]
     )
+# With Redis there, the cache lives there too: the failure register's figures, computed by a
+# background worker, must be read by every web process. Without it, each process keeps its own
+# (the demo runs everything in one).
+if CELERY_BROKER_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CELERY_BROKER_URL,
+            "KEY_PREFIX": "pomogu",
+        }
+    }
 # Seconds between two sweeps for due deadlines and escalations (Celery beat); and seconds after
 # which Redis gives the unacknowledged task of a dead worker to another worker (no task runs that
 # long: it is stopped at 90 % of it, and its rows are taken again when their claims expire).

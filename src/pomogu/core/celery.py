@@ -38,6 +38,7 @@ STEP_TASKS = {
     "outbox": "outbox.send_due",
     "imap": "imap.fetch_due",
     "router": "router.retrain_due",
+    "register": "register.warm",
 }
 # Two queues, which every worker consumes in turn: the periodic tasks have their own, so that a
 # backlog of per-row tasks (10,000 deadlines due at once) never holds up the next sweep or the

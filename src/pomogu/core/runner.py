@@ -30,6 +30,7 @@ def steps() -> list[Step]:
     from pomogu.contact.governor import release_due
     from pomogu.contact.services import send_due
     from pomogu.contact.surveys import send_due as send_due_surveys
+    from pomogu.failures.figures import warm
     from pomogu.intake.imap import fetch_due
     from pomogu.triage.services import retrain_due
 
@@ -41,6 +42,8 @@ def steps() -> list[Step]:
         Step("outbox", send_due),
         Step("imap", fetch_due),
         Step("router", retrain_due),
+        # Last: the slowest, and nothing waits on it (at most every few minutes).
+        Step("register", warm),
     ]
 
 

@@ -49,3 +49,9 @@ def fetch_due() -> int:
 def retrain_due() -> int:
     """Retrain the team router when enough decisions have arrived (``triage.services``)."""
     return run_step("router")
+
+
+@app.task(name=STEP_TASKS["register"])
+def warm_register() -> int:
+    """Compute the failure register's default figures again (``failures.figures.warm``)."""
+    return run_step("register")

@@ -9,16 +9,13 @@ drawn here), so they work without JavaScript and under a strict CSP.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlencode
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -28,16 +25,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from pomogu.cases.queries import desk_teams
-from pomogu.contact.models import Survey
-from pomogu.contact.surveys import results as survey_results
-from pomogu.core import clock
-from pomogu.failures import export, queries, services
+from pomogu.failures import export, figures, queries, services
 from pomogu.failures.models import Failure, FailureKind
 from pomogu.people.models import Team, User
 
 # The ``team`` filter's value for failures that belong to no team (only managers see them).
 NO_TEAM = "-"
-PERIOD_DAYS = 8 * 7
+PERIOD_DAYS = figures.PERIOD_DAYS
 PAGE_SIZE = 100
 
 
@@ -228,34 +222,6 @@ def _with_hours(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def service_figures(scope: Scope, surveys: QuerySet[Survey]) -> dict[str, Any]:
-    """SLA attainment, reopen rate, customer effort and survey results of the scope. They
-    aggregate every case, deadline and event of the period (hundreds of thousands of rows on a
-    big desk), so they are kept for ``POMOGU_DASHBOARD_CACHE_SECONDS`` and the page says as
-    of when; the failures themselves are always counted live."""
-    seconds = settings.POMOGU_DASHBOARD_CACHE_SECONDS
-    teams = "all" if scope.team_ids is None else ",".join(map(str, sorted(scope.team_ids)))
-    key = (
-        "register:figures:"
-        + hashlib.sha256(
-            f"{scope.start.isoformat()}|{scope.end.isoformat()}|{teams}".encode()
-        ).hexdigest()
-    )
-    figures = cache.get(key) if seconds > 0 else None
-    if figures is None:
-        team_ids = scope.team_ids
-        figures = {
-            "sla": queries.sla_attainment(scope.start, scope.end, team_ids=team_ids),
-            "reopens": queries.reopen_rate(scope.start, scope.end, team_ids=team_ids),
-            "effort": queries.customer_effort(scope.start, scope.end, team_ids=team_ids),
-            "surveys": survey_results(surveys),
-            "figures_as_of": clock.now(),
-        }
-        if seconds > 0:
-            cache.set(key, figures, seconds)
-    return figures
-
-
 @require_GET
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -279,9 +245,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
     weeks = weekly_trend(services.summarise(scope.failures, by=("week",)), scope.start, scope.end)
 
-    surveys = Survey.objects.filter(due_at__gte=scope.start, due_at__lt=scope.end)
-    if scope.team_ids is not None:
-        surveys = surveys.filter(case__team_id__in=scope.team_ids)
     context.update(
         {
             "total": total,
@@ -292,7 +255,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "chart_height": TOP + CHART_HEIGHT + BOTTOM,
             "baseline": TOP + CHART_HEIGHT,
             "label_y": TOP + CHART_HEIGHT + 16,
-            **service_figures(scope, surveys),
+            **figures.service_figures(scope.start, scope.end, scope.team_ids),
             "list_query": scope.query(),
         }
     )

@@ -369,3 +369,32 @@ def test_service_figures_are_kept_a_few_minutes_and_failures_stay_live(
     with tm.travel(later, tick=False), CaptureQueriesContext(connection) as cold:
         page()
     assert len(cold) > len(warm)
+
+
+def test_the_background_step_computes_the_opening_figures_so_no_page_waits(
+    cast: Cast, desk: Desk, settings: Any
+) -> None:
+    """``figures.warm`` computes the default period's figures for managers and for each lead's
+    teams; the pages then read them, and the step does not run again for half the time."""
+    import time_machine as tm
+
+    from pomogu.core import clock
+    from pomogu.core.runner import run_once
+    from pomogu.failures import figures
+
+    settings.POMOGU_DASHBOARD_CACHE_SECONDS = 300
+    scopes = figures.default_scopes()
+    assert None in scopes  # every team, as a manager opens it
+    assert [cast.support.pk] in scopes  # alice leads support
+    assert [cast.billing.pk] in scopes  # carol leads billing
+    assert run_once()["register"] == len(scopes)
+    assert figures.warm() == 0  # not again so soon, whichever worker asks
+    for person in (cast.mallory, cast.alice):
+        with CaptureQueriesContext(connection) as queries:
+            response = signed_in(person).get("/register/")
+        assert response.status_code == 200
+        assert "as of" in response.content.decode()
+        # Nothing of the figures was computed for the page: none of their queries ran.
+        assert not [q for q in queries if "clocks_deadline" in q["sql"]]
+    with tm.travel(clock.now() + dt.timedelta(minutes=3), tick=False):
+        assert figures.warm() == len(scopes)
