@@ -354,7 +354,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # No token of an emailed link in any line (pomogu.core.redact).
+    "filters": {"no_tokens": {"()": "pomogu.core.redact.RedactTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["no_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("POMOGU_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.server": {"level": "WARNING"},

@@ -260,3 +260,56 @@ def test_notes_never_reach_the_customer_by_mail(cast: Cast) -> None:
     bodies = " ".join(OutboxMessage.objects.filter(case=case).values_list("body", flat=True))
     assert "We are on it." in bodies
     assert "internal-only-words" not in bodies
+
+
+# --- AZ-6: no link token in any log ---------------------------------------------------------
+
+
+def test_no_log_line_holds_a_survey_or_sign_in_token(cast: Cast) -> None:
+    """Django logs every 4xx with its path; the console handler writes it without the token,
+    and gunicorn's access lines (`pomogu web`) leave it out of the path and the referer."""
+    import io
+    import logging
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from pomogu.core.redact import AccessLogger, RedactTokens
+
+    survey = sent_survey(cast)
+    handler = next(
+        h
+        for h in logging.getLogger().handlers
+        if any(isinstance(f, RedactTokens) for f in h.filters)
+    )
+    written = io.StringIO()
+    previous = handler.setStream(written)  # type: ignore[attr-defined]
+    try:
+        refused = Client().post(f"/survey/{survey.token}/", {"rating": "9"})  # a 422, logged
+    finally:
+        handler.setStream(previous)  # type: ignore[attr-defined]
+    assert refused.status_code == 422
+    line = written.getvalue()
+    assert "/survey/…/" in line
+    assert survey.token not in line
+    assert survey.token.split(":")[0] not in line
+
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": f"/survey/{survey.token}/?rating=5",
+        "PATH_INFO": f"/survey/{survey.token}/",
+        "QUERY_STRING": "rating=5",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_REFERER": "https://desk.example/my/link/" + "T" * 43 + "/",
+        "REMOTE_ADDR": "203.0.113.5",
+    }
+    atoms = AccessLogger(Config()).atoms(
+        SimpleNamespace(status="200 OK", sent=10, headers=[]),
+        SimpleNamespace(headers=[("REFERER", environ["HTTP_REFERER"])]),
+        environ,
+        dt.timedelta(milliseconds=12),
+    )
+    assert atoms["r"] == "GET /survey/…/?rating=5 HTTP/1.1"
+    assert atoms["U"] == "/survey/…/"
+    assert atoms["f"] == "https://desk.example/my/link/…/"
+    assert "T" * 43 not in str(atoms)

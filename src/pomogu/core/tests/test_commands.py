@@ -112,6 +112,8 @@ def test_web_runs_gunicorn_with_the_environment(monkeypatch: pytest.MonkeyPatch)
         "5",
         "--access-logfile",
         "-",
+        "--logger-class",
+        "pomogu.core.redact.AccessLogger",
     ]
     calls.clear()
     run("web", "--port", "8001", "--workers", "3", "--host", "::1")

@@ -33,6 +33,9 @@ def gunicorn_argv(*, host: str, port: int, workers: int) -> list[str]:
         str(workers),
         "--access-logfile",
         "-",
+        # Access lines without the tokens of survey and sign-in links.
+        "--logger-class",
+        "pomogu.core.redact.AccessLogger",
     ]
 
 
