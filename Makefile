@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test bench bench-clocks install system-deps lint format typecheck migrations-check security pytest clean
+.PHONY: demo test bench bench-peer bench-clocks install system-deps lint format typecheck migrations-check security pytest clean
 
 demo: $(STAMP)
 	$(BIN)/pomogu demo
@@ -69,6 +69,15 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/triage/anger_bench.py | tee bench/results/anger.txt
 	$(BIN)/python bench/guard/run.py
 	$(BIN)/python bench/recurrence/run.py
+	$(MAKE) bench-peer
+
+# Side by side with django-helpdesk (issue 9): the peer installed by ../shared/bench-peer's
+# setup.sh into ~/peer (apt: wrk; pip: django-helpdesk), then API, mail and page figures for both
+# in the same run: bench/results/side_by_side.{json,md}. About 40 minutes, plus building the
+# 100,000- and 1,000,000-case databases the first time (kept). BENCH_PEER_ARGS=--quick: a smoke run.
+bench-peer: $(STAMP)
+	mkdir -p bench/results
+	$(BIN)/python bench/peer/run.py --pg $(PG_URL) $(BENCH_PEER_ARGS)
 
 # A million cases in PostgreSQL and two Celery workers on Redis: about 10 minutes.
 bench-clocks: $(STAMP)
