@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import machine  # noqa: E402
+
 SHARED = ROOT.parent / "shared"
 MKMAIL = SHARED / "bench-peer" / "mkmail.py"
 PYTHON = sys.executable
@@ -49,7 +54,50 @@ def fresh_database(base: str, name: str) -> str:
     return f"{base}/{name}"
 
 
-def prepare(url: str, data_dir: Path) -> dict[str, str]:
+PLAIN_DESK = (
+    "from pomogu.people import services as p\n"
+    "lead = p.create_staff('lead', name='Team Lead')\n"
+    "team = p.create_team('Support', slug='support', lead=lead, is_default=True)\n"
+    "for i in range(5): p.add_member(team, p.create_staff(f'agent{i}', name=f'Agent {i}'))\n"
+    "from pomogu.intake.models import Mailbox\n"
+    "Mailbox.objects.create(name='Support', address='support@example.test', team=team)\n"
+)
+
+# A desk as it runs in production: three teams described in both languages, a trained router,
+# business hours with the Russian holidays, and an SLA policy, so every new case is routed by
+# the model and gets its first-response and resolution deadlines, every reply its next-response
+# deadline.
+FULL_DESK = (
+    PLAIN_DESK
+    + "billing = p.create_team('Billing', slug='billing', lead=p.create_staff('blead'),\n"
+    "    description='Refunds, invoices, payments, charges and subscriptions',\n"
+    "    keywords='refund for invoice\\nmy card was charged twice\\nswitch subscription to "
+    "yearly billing\\nвозврат денег по счёту\\nсписали деньги дважды\\nRückerstattung "
+    "Rechnung\\nremboursement facture')\n"
+    "for i in range(3): p.add_member(billing, p.create_staff(f'billing{i}'))\n"
+    "accounts = p.create_team('Accounts', slug='accounts', lead=p.create_staff('alead'),\n"
+    "    description='Signing in, passwords and account access',\n"
+    "    keywords='cannot log in to my account\\ninvalid password after reset\\nне могу войти "
+    "в личный кабинет\\nпароль не подходит\\nAnmeldung funktioniert nicht\\nimpossible de "
+    "me connecter')\n"
+    "for i in range(3): p.add_member(accounts, p.create_staff(f'accounts{i}'))\n"
+    "from pomogu.people.models import Team\n"
+    "Team.objects.filter(pk=team.pk).update(\n"
+    "    description='Orders, deliveries, wrong or damaged items, returns',\n"
+    "    keywords='order has not arrived\\nwrong item delivered\\nзаказ не пришёл\\n"
+    "доставка задерживается\\nBestellung nicht angekommen\\ncommande pas arrivée')\n"
+    "from pomogu.clocks.models import Calendar, SlaPolicy\n"
+    "office = Calendar.objects.create(name='Moscow office', is_default=True, config={\n"
+    "    'timezone': 'Europe/Moscow', 'country': 'RU',\n"
+    "    'hours': {d: [['09:00', '18:00']] for d in ('mon', 'tue', 'wed', 'thu', 'fri')}})\n"
+    "SlaPolicy.objects.create(name='standard', calendar=office, first_response_minutes=240,\n"
+    "    next_response_minutes=480, resolution_minutes=2400)\n"
+    "from pomogu.triage import services as triage\n"
+    "triage.train(reason='bench')\n"
+)
+
+
+def prepare(url: str, data_dir: Path, desk: str = "plain") -> dict[str, str]:
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -59,15 +107,7 @@ def prepare(url: str, data_dir: Path) -> dict[str, str]:
     }
     env.pop("POMOGU_FAULTS", None)
     sh(PYTHON, "-m", "pomogu", "migrate", "-v0", env=env)
-    seed = (
-        "from pomogu.people import services as p\n"
-        "lead = p.create_staff('lead', name='Team Lead')\n"
-        "team = p.create_team('Support', slug='support', lead=lead, is_default=True)\n"
-        "for i in range(5): p.add_member(team, p.create_staff(f'agent{i}', name=f'Agent {i}'))\n"
-        "from pomogu.intake.models import Mailbox\n"
-        "Mailbox.objects.create(name='Support', address='support@example.test', team=team)\n"
-    )
-    sh(PYTHON, "-m", "pomogu", "shell", "-c", seed, env=env)
+    sh(PYTHON, "-m", "pomogu", "shell", "-c", FULL_DESK if desk == "full" else PLAIN_DESK, env=env)
     return env
 
 
@@ -77,6 +117,52 @@ def corpus(workdir: Path) -> tuple[list[Path], list[dict[str, Any]]]:
     manifest = json.loads((out / "manifest_wave1.json").read_text())
     files = [out / "wave1" / m["file"] for m in manifest]
     return files, manifest
+
+
+# --- CPU accounting ------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a live process has used (Linux /proc), 0 once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            for child in task.read_text().split():
+                pids += process_tree(int(child))
+    return pids
+
+
+def backend_pids() -> list[int]:
+    """The PostgreSQL backends serving this database (the LMTP processes' connections)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return [int(row[0]) for row in cursor.fetchall()]
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine has spent busy (all cores, all processes: /proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 # --- LMTP ----------------------------------------------------------------------------------
@@ -225,9 +311,10 @@ def run_lmtp(
     files: list[Path],
     manifest: list[dict[str, Any]],
     workdir: Path,
+    desk: str = "plain",
 ) -> dict[str, Any]:
     url = fresh_database(base, "pomogu_bench_lmtp")
-    env = prepare(url, workdir / "lmtp-data")
+    env = prepare(url, workdir / "lmtp-data", desk)
     os.environ.update({"DATABASE_URL": url, "POMOGU_DATA_DIR": env["POMOGU_DATA_DIR"]})
     import django
 
@@ -236,12 +323,22 @@ def run_lmtp(
     endpoint = Endpoint(env, processes)
     try:
         raws = [path.read_bytes() for path in files]
+        # CPU over the two measured waves: the LMTP processes, their PostgreSQL backends (they
+        # connect on the first message, so they start from nothing) and this client.
+        servers = process_tree(endpoint.process.pid)
+        server_cpu_before = {pid: cpu_seconds(pid) for pid in servers}
+        client_cpu_before = own_cpu_seconds()
+        busy_before = machine_busy_seconds()
         wave1_seconds, codes = send_all(endpoint.port, raws, connections)
         print(f"lmtp: {len(raws)} messages in {wave1_seconds:.1f} s", file=sys.stderr)
         assert all(code == 250 for code in codes), set(codes)
         replies = ack_replies(200)
         wave3_seconds, codes3 = send_all(endpoint.port, [r[0] for r in replies], connections)
         assert all(code == 250 for code in codes3), set(codes3)
+        busy = machine_busy_seconds() - busy_before
+        client_cpu = own_cpu_seconds() - client_cpu_before
+        server_cpu = [cpu_seconds(pid) - server_cpu_before[pid] for pid in servers]
+        database_cpu = sum(cpu_seconds(pid) for pid in backend_pids())
         # A second delivery of everything (an MTA retrying after a lost 250) must add nothing.
         redelivery_seconds, codes_again = send_all(endpoint.port, raws[:500], connections)
         assert all(code == 250 for code in codes_again)
@@ -256,17 +353,31 @@ def run_lmtp(
             "seconds": round(wave1_seconds + wave3_seconds, 2),
             "messages_per_second": round(total / (wave1_seconds + wave3_seconds), 1),
             "redelivery_messages_per_second": round(500 / redelivery_seconds, 1),
+            # CPU milliseconds per message, and how the LMTP processes shared the work.
+            "cpu_ms_per_message": {
+                "lmtp": round(sum(server_cpu) * 1000 / total, 2),
+                "postgresql_backends": round(database_cpu * 1000 / total, 2),
+                "bench_client": round(client_cpu * 1000 / total, 2),
+            },
+            "lmtp_cpu_seconds_per_process": [round(s, 1) for s in server_cpu],
+            # Both cores' capacity over the two waves, and how much of it went to this bench and
+            # to everything else on the machine (other people's work disturbs a figure).
+            "core_seconds": round((wave1_seconds + wave3_seconds) * (os.cpu_count() or 1), 1),
+            "core_seconds_this_bench": round(sum(server_cpu) + database_cpu + client_cpu, 1),
+            "core_seconds_everything_else": round(
+                busy - sum(server_cpu) - database_cpu - client_cpu, 1
+            ),
         }
     )
     return result
 
 
-def run_imap(base: str, files: list[Path], workdir: Path) -> dict[str, Any]:
+def run_imap(base: str, files: list[Path], workdir: Path, desk: str = "plain") -> dict[str, Any]:
     """Same wave-1 corpus appended to a dovecot folder, then fetched by `pomogu fetchmail`."""
     from pomogu.intake.tests.dovecot import running_dovecot
 
     url = fresh_database(base, "pomogu_bench_imap")
-    env = prepare(url, workdir / "imap-data")
+    env = prepare(url, workdir / "imap-data", desk)
     with running_dovecot() as server:
         server.append_many(path.read_bytes() for path in files)
         fields = server.mailbox_fields()
@@ -302,6 +413,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--processes", type=int, default=2, help="LMTP server processes")
     parser.add_argument("--skip-imap", action="store_true")
+    parser.add_argument(
+        "--desk",
+        choices=["plain", "full"],
+        default="plain",
+        help="plain: one team, no router model, no SLA (the figures since issue 3); full: three "
+        "teams, a trained router, business hours and an SLA policy",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
@@ -309,16 +427,15 @@ def main() -> None:
         workdir = Path(tmp)
         files, manifest = corpus(workdir)
         results: dict[str, Any] = {
-            "machine": (
-                f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-            ),
+            "machine": {"arch": platform.machine(), **machine()},
             "database": sh("psql", f"{args.pg}/postgres", "-tAc", "show server_version").strip(),
         }
+        results["desk"] = args.desk
         results["lmtp"] = run_lmtp(
-            args.pg, args.connections, args.processes, files, manifest, workdir
+            args.pg, args.connections, args.processes, files, manifest, workdir, args.desk
         )
         if not args.skip_imap:
-            results["imap"] = run_imap(args.pg, files, workdir)
+            results["imap"] = run_imap(args.pg, files, workdir, args.desk)
     text = json.dumps(results, indent=2, ensure_ascii=False)
     print(text)
     if args.json:

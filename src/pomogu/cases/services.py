@@ -8,9 +8,10 @@ and commands all call these.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from pomogu.cases.choices import (
@@ -112,6 +113,38 @@ def open_case(
     router chooses, and records why) and an owner at once: it is never without one. Writes
     "opened" and "message" events.
     """
+    case, _message = open_case_with_message(
+        customer=customer,
+        subject=subject,
+        body=body,
+        channel=channel,
+        team=team,
+        priority=priority,
+        actor=actor,
+        language=language,
+        message_id=message_id,
+        body_html=body_html,
+    )
+    return case
+
+
+@transaction.atomic
+def open_case_with_message(
+    *,
+    customer: Customer,
+    subject: str,
+    body: str,
+    channel: Channel = Channel.EMAIL,
+    team: Team | None = None,
+    priority: Priority = Priority.NORMAL,
+    actor: User | None = None,
+    language: str = "",
+    message_id: str = "",
+    body_html: str = "",
+    quoted: str = "",
+) -> tuple[Case, Message]:
+    """``open_case``, returning the first message too (mail intake keeps the mail's parts on
+    it), with ``quoted``: the earlier mail the customer quoted, kept folded beside the text."""
     from pomogu.triage import services as triage
 
     subject = (subject or "").strip()[:300] or _("(no subject)")
@@ -122,7 +155,11 @@ def open_case(
         route = triage.route(subject, body, mailbox_team=None)
         team = route.team
     owner = people.pick_owner(team)
+    # The display number is the row id (unless the case was imported with its own number).
+    pk = _next_case_id()
     case = Case.objects.create(
+        pk=pk,
+        number=pk,
         subject=subject,
         customer=customer,
         team=team,
@@ -133,19 +170,21 @@ def open_case(
         created_by=actor,
         last_customer_message_at=clock.now(),
     )
-    # The display number is the row id unless the case was imported with its own number.
-    Case.objects.filter(pk=case.pk, number__isnull=True).update(number=case.pk)
-    case.number = case.pk
-    _event(
-        case,
-        EventKind.OPENED,
-        actor,
-        channel=str(channel),
-        team=team.name,
-        owner=owner.username,
-        on_behalf=actor is not None,
+    if pk is None:
+        Case.objects.filter(pk=case.pk, number__isnull=True).update(number=case.pk)
+        case.number = case.pk
+    opened = TimelineEvent(
+        case=case,
+        kind=EventKind.OPENED,
+        actor=actor,
+        data={
+            "channel": str(channel),
+            "team": team.name,
+            "owner": owner.username,
+            "on_behalf": actor is not None,
+        },
     )
-    _record_customer_words(
+    message = _record_customer_words(
         case,
         customer=customer,
         actor=actor,
@@ -154,10 +193,23 @@ def open_case(
         body_html=body_html,
         language=language,
         message_id=message_id,
+        quoted=quoted,
+        events_before=[opened],
     )
     if route is not None:
         triage.record(case, route)
-    return case
+    return case, message
+
+
+def _next_case_id() -> int | None:
+    """On PostgreSQL, the id the next case gets, so that its number is written with the row:
+    setting it afterwards rewrote the row and every index of the table (the number's is one),
+    the full-text index of subjects included. SQLite has no sequence to ask."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('cases_case', 'id'))")
+        return int(cursor.fetchone()[0])
 
 
 def thanks_only(text: str) -> bool:
@@ -177,12 +229,18 @@ def _record_customer_words(
     body_html: str,
     language: str,
     message_id: str,
+    quoted: str = "",
+    events_before: Sequence[TimelineEvent] = (),
 ) -> Message:
     """The customer's message on the case (as they sent it, or as staff logged it for them),
-    with its timeline event; then triage reads it (language, anger: R3)."""
+    with its timeline event; then triage reads it (language, anger: R3). The message is read
+    before it is written, so its row is inserted once, complete; its event goes in one insert
+    with ``events_before`` (the case's "opened")."""
     from pomogu.triage import attention
     from pomogu.triage.text import detect_language
 
+    language = detect_language(body) or language
+    anger = attention.read(body, language)
     message = Message.objects.create(
         case=case,
         kind=MessageKind.INBOUND,
@@ -190,12 +248,21 @@ def _record_customer_words(
         author=actor,
         channel=channel,
         body=body,
+        quoted=quoted,
         body_html=body_html,
-        language=detect_language(body) or language,
+        language=language,
         message_id=message_id,
+        **attention.fields(anger),
     )
-    _event(case, EventKind.MESSAGE, actor, message_id=message.pk)
-    attention.notice(case, message)
+    TimelineEvent.objects.create_many(
+        [
+            *events_before,
+            TimelineEvent(
+                case=case, kind=EventKind.MESSAGE, actor=actor, data={"message_id": message.pk}
+            ),
+        ]
+    )
+    attention.notice(case, message, anger)
     return message
 
 
@@ -258,8 +325,10 @@ def add_customer_message(
     body_html: str = "",
     language: str = "",
     reopen_reason: str = "",
+    quoted: str = "",
 ) -> Message:
-    """Record a new message from the customer on an existing case.
+    """Record a new message from the customer on an existing case (``quoted``: what of the
+    earlier mail it quotes, kept folded beside the text).
 
     A case waiting on the customer goes back to open; a resolved or closed case is reopened
     (the customer is not told to start again; ``reopen_reason`` says why, for the record),
@@ -277,6 +346,7 @@ def add_customer_message(
         body_html=body_html,
         language=language,
         message_id=message_id,
+        quoted=quoted,
     )
     case.last_customer_message_at = clock.now()
     if case.state in (CaseState.RESOLVED, CaseState.CLOSED) and thanks_only(body):

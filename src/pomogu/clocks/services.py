@@ -96,10 +96,14 @@ def business_calendar(calendar: Calendar | None) -> BusinessCalendar:
 
 def policy_for(team: Team, tier: str, priority: int) -> SlaPolicy | None:
     """The most specific active policy for a team, a customer tier and a priority."""
-    candidates = SlaPolicy.objects.filter(is_active=True).filter(
-        Q(team__isnull=True) | Q(team=team),
-        Q(tier="") | Q(tier=tier),
-        Q(priority__isnull=True) | Q(priority=priority),
+    candidates = (
+        SlaPolicy.objects.filter(is_active=True)
+        .filter(
+            Q(team__isnull=True) | Q(team=team),
+            Q(tier="") | Q(tier=tier),
+            Q(priority__isnull=True) | Q(priority=priority),
+        )
+        .select_related("calendar")
     )
     best = None
     for policy in candidates.order_by("id"):
@@ -134,8 +138,7 @@ def _opened(case: Case, data: dict[str, Any]) -> None:
     policy = policy_for(case.team, case.customer.tier, case.priority)
     if policy is None:
         return  # no policy, no clocks: and no query for each of them
-    for kind in (DeadlineKind.FIRST_RESPONSE, DeadlineKind.RESOLUTION):
-        start_sla(case, kind, now, policy=policy)
+    start_slas(case, (DeadlineKind.FIRST_RESPONSE, DeadlineKind.RESOLUTION), now, policy=policy)
 
 
 def _customer_wrote(case: Case, data: dict[str, Any]) -> None:
@@ -278,29 +281,43 @@ def start_sla(
 ) -> Deadline | None:
     """Start one SLA clock on the case, if its policy (``policy``, else the case's) sets that
     target and none runs yet."""
+    started = start_slas(case, (kind,), at, policy=policy)
+    return started[0] if started else None
+
+
+def start_slas(
+    case: Case, kinds: tuple[DeadlineKind, ...], at: dt.datetime, *, policy: SlaPolicy | None
+) -> list[Deadline]:
+    """``start_sla`` for several clocks at once: one look for running clocks, one insert."""
     if policy is None:
         policy = policy_for(case.team, case.customer.tier, case.priority)
-    minutes = _target(policy, kind)
-    if minutes is None:
-        return None
-    if (
+    targets = [(kind, minutes) for kind in kinds if (minutes := _target(policy, kind)) is not None]
+    if not targets:
+        return []
+    running = set(
         Deadline.objects.filter(case=case)
-        .filter(kind=kind, state__in=OPEN_DEADLINE_STATES)
-        .exists()
-    ):
-        return None
+        .filter(kind__in=[kind for kind, _minutes in targets], state__in=OPEN_DEADLINE_STATES)
+        .values_list("kind", flat=True)
+    )
     assert policy is not None
     calendar = policy.calendar or default_calendar()
-    return Deadline.objects.create(
-        case=case,
-        kind=kind,
-        team=case.team,
-        responsible=case.owner,
-        started_at=at,
-        due_at=business_calendar(calendar).add_business_minutes(at, minutes),
-        target_minutes=minutes,
-        calendar=calendar,
-        policy=policy,
+    arithmetic = business_calendar(calendar)
+    return Deadline.objects.bulk_create(
+        [
+            Deadline(
+                case=case,
+                kind=kind,
+                team=case.team,
+                responsible=case.owner,
+                started_at=at,
+                due_at=arithmetic.add_business_minutes(at, minutes),
+                target_minutes=minutes,
+                calendar=calendar,
+                policy=policy,
+            )
+            for kind, minutes in targets
+            if kind not in running
+        ]
     )
 
 

@@ -28,6 +28,8 @@ from django.db import (
     connection,
     transaction,
 )
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.db.models.signals import post_delete, post_save
@@ -41,7 +43,6 @@ from pomogu.cases.choices import Channel, EventKind, MessageKind
 from pomogu.cases.models import Case, Message, TimelineEvent
 from pomogu.contact import governor
 from pomogu.contact.models import (
-    ContactAttempt,
     ContactPurpose,
     ContactState,
     OutboxKind,
@@ -123,38 +124,40 @@ def receive(
     sha256 = hashlib.sha256(raw).hexdigest()
     message_id = quick_message_id(raw)
     key = dedupe_key_of(queue, message_id, sha256)
+    stored = False
 
-    with transaction.atomic():
-        existing = InboundMessage.objects.filter(dedupe_key=key).first()
-        if existing is not None:
-            return Receipt(existing, duplicate=True)
-        try:
-            with transaction.atomic():
-                inbound = InboundMessage.objects.create(
-                    mailbox=mailbox,
-                    queue=queue,
-                    dedupe_key=key,
-                    source=source,
-                    envelope_from=envelope_from[:998],
-                    envelope_to=recipient[:998],
-                    rfc_message_id=message_id,
-                    sha256=sha256,
-                    size=len(raw),
-                    raw=raw,
-                    imap_uid=imap_uid,
-                    imap_uidvalidity=imap_uidvalidity,
-                    state=InboundState.QUARANTINED,
-                    reason="pending",
-                )
-        except IntegrityError:
-            # The same message is being delivered twice at this very moment; the other
-            # delivery stored it.
+    try:
+        # The insert comes first, without a look for the key before it: a new message (the
+        # usual case) costs one statement, and the unique key decides; a second delivery
+        # fails it and rolls back a transaction that had done nothing else.
+        with transaction.atomic():
+            inbound = InboundMessage.objects.create(
+                mailbox=mailbox,
+                queue=queue,
+                dedupe_key=key,
+                source=source,
+                envelope_from=envelope_from[:998],
+                envelope_to=recipient[:998],
+                rfc_message_id=message_id,
+                sha256=sha256,
+                size=len(raw),
+                raw=raw,
+                imap_uid=imap_uid,
+                imap_uidvalidity=imap_uidvalidity,
+                state=InboundState.QUARANTINED,
+                reason="pending",
+            )
+            stored = True
+            fault_point("intake.after_raw_stored")
+            _process_safely(inbound, raw)
+    except IntegrityError:
+        if not stored:
+            # Stored before, or being delivered twice at this very moment (the insert waited
+            # for the other delivery to commit).
             existing = InboundMessage.objects.filter(dedupe_key=key).first()
-            if existing is None:
-                raise
-            return Receipt(existing, duplicate=True)
-        fault_point("intake.after_raw_stored")
-        _process_safely(inbound, raw)
+            if existing is not None:
+                return Receipt(existing, duplicate=True)
+        raise
     return Receipt(inbound, duplicate=False)
 
 
@@ -196,6 +199,38 @@ def limits() -> Limits:
     return Limits(max_bytes=int(configured)) if configured else Limits()
 
 
+def prepare_process() -> None:
+    """For a process that does nothing but take mail (an LMTP worker, ``pomogu fetchmail``):
+    its database session settings, what stays the same from one message to the next kept in
+    memory, and the models loaded before the first message rather than during it."""
+    from pomogu.triage import anger
+    from pomogu.triage.text import detect_language
+
+    connection_created.connect(_tune_session, dispatch_uid="intake-session")
+    if connection.connection is not None:
+        _tune_session(connection=connection)
+    triage.keep_active_model(seconds=ACTIVE_MODEL_SECONDS)
+    triage.active_model()
+    anger.shipped_model()
+    detect_language("Здравствуйте, hello")  # loads the language identifier's model
+    _known_mailboxes()
+
+
+# How long a mail process may go on with a router version after another process trained or
+# rolled back another one (each decision records the version it used).
+ACTIVE_MODEL_SECONDS = 30
+
+
+def _tune_session(connection: BaseDatabaseWrapper, **kwargs: object) -> None:
+    """No JIT compiling: it costs 10 to 13 ms per statement on this kind of machine, and pays
+    only for statements that read millions of rows, which mail intake never wants to run (the
+    owner's load is the one that grows with a desk's history). Only this session's plans
+    change; commits stay synchronous (REL-1)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+
+
 def _process(inbound: InboundMessage, raw: bytes) -> None:
     parsed = parse(raw, limits())
     verp_id = outbox_id_of_return_path(inbound.envelope_to) if inbound.envelope_to else None
@@ -219,9 +254,7 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
             % {"sender": parsed.from_address},
             code="possible_loop",
         )
-    customer = people.find_or_create_customer(
-        email=parsed.from_address, name=parsed.from_name, language=parsed.language_hint
-    )
+    customer, new_customer = _customer_of(parsed)
     _serialise_conversation(parsed)
     case = find_case(parsed)
     if case is not None:
@@ -236,8 +269,9 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
         return
 
     text = parsed.visible_text or parsed.text or ""
-    found = recurrence.find_safely(customer, parsed.subject, text)
-    if found is None and cases.thanks_only(text):
+    # Someone unknown until this message has no solved problem that could come back.
+    found = None if new_customer else recurrence.find_safely(customer, parsed.subject, text)
+    if found is None and not new_customer and cases.thanks_only(text):
         # "Спасибо, всё заработало" as a new mail: kept on the case it thanks for (the most
         # recently resolved one), which stays solved; no new case to close again.
         thanked = recurrence.last_resolved(customer)
@@ -260,7 +294,7 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
 
     mailbox_team = inbound.mailbox.team if inbound.mailbox else None
     route = routing.choose_team(parsed, mailbox_team=mailbox_team)
-    case = cases.open_case(
+    case, message = cases.open_case_with_message(
         customer=customer,
         subject=parsed.subject,
         body=parsed.visible_text or parsed.text or _("(the message has no text)"),
@@ -269,12 +303,12 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
         language=parsed.language_hint,
         message_id=parsed.message_id,
         body_html=parsed.html,
+        quoted=folded_quote(parsed),
     )
     triage.record(case, route)
     if found is not None:
         recurrence.link(case, found)  # perhaps the old problem: an agent decides
-    message = case.messages.get()
-    _keep_parts(message, parsed)
+    _keep_attachments(message, parsed)
     register_thread_keys(case, parsed)
     acknowledged = acknowledge(case, inbound=inbound, parsed=parsed)
     _finish(
@@ -285,6 +319,19 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
         reason="new_case",
         acknowledged=acknowledged,
     )
+
+
+def _customer_of(parsed: ParsedMail) -> tuple[Customer, bool]:
+    """The sender as a customer, and whether they are new (unknown until this message). A
+    known customer whose name we have, or who gave none, is only read; anyone else goes
+    through ``people.find_or_create_customer``, which creates them or fills in the name."""
+    known = people.by_email(people.normalise_email(parsed.from_address))
+    if known is not None and (known.name or not parsed.from_name):
+        return known, False
+    customer = people.find_or_create_customer(
+        email=parsed.from_address, name=parsed.from_name, language=parsed.language_hint
+    )
+    return customer, known is None
 
 
 def _add_to_case(
@@ -308,8 +355,9 @@ def _add_to_case(
         body_html=parsed.html,
         language=parsed.language_hint,
         reopen_reason=reopen_reason,
+        quoted=folded_quote(parsed),
     )
-    _keep_parts(message, parsed)
+    _keep_attachments(message, parsed)
     register_thread_keys(message.case, parsed)
     _finish(inbound, InboundState.PROCESSED, case=message.case, message=message, reason=reason)
 
@@ -341,11 +389,15 @@ def _finish(
     )
 
 
-def _keep_parts(message: Message, parsed: ParsedMail) -> None:
-    """Keep the folded quote beside the visible text, and the attachments."""
-    if parsed.visible_text and parsed.text != parsed.visible_text:
-        _visible, folded = split_reply(parsed.text)
-        Message.objects.filter(pk=message.pk).update(quoted=folded.strip("\n"))
+def folded_quote(parsed: ParsedMail) -> str:
+    """The earlier mail the message quotes, kept folded beside its visible text."""
+    if not parsed.visible_text or parsed.text == parsed.visible_text:
+        return ""
+    _visible, folded = split_reply(parsed.text)
+    return folded.strip("\n")
+
+
+def _keep_attachments(message: Message, parsed: ParsedMail) -> None:
     for attachment in parsed.attachments:
         storage.save_attachment(message, attachment)
 
@@ -392,9 +444,11 @@ def _serialise_conversation(parsed: ParsedMail) -> None:
     keys = sorted(
         {int.from_bytes(hashlib.sha256(i.encode()).digest()[:8], "big", signed=True) for i in ids}
     )
+    if not keys:
+        return
     with connection.cursor() as cursor:
-        for key in keys:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+        # One statement for all of them: the locks are taken in the array's (sorted) order.
+        cursor.execute("SELECT pg_advisory_xact_lock(key) FROM unnest(%s::bigint[]) AS key", [keys])
 
 
 def _case_by_thread_keys(parsed: ParsedMail, ids: list[str]) -> Case | None:
@@ -403,8 +457,11 @@ def _case_by_thread_keys(parsed: ParsedMail, ids: list[str]) -> Case | None:
         # Someone answered this message before it arrived. (Its own id registered by another
         # queue is the same message sent to two addresses: that makes a case per queue.)
         lookup |= Q(rfc_message_id=parsed.message_id, own=False)
-    key = ThreadKey.objects.filter(lookup).order_by("-id").select_related("case__customer").first()
-    return key.case if key is not None else None
+    # The newest key wins. Not "ORDER BY id DESC LIMIT 1": PostgreSQL answers that by walking
+    # the primary key backwards through every key until one matches, so a message that matches
+    # none (every new one) read the whole table. The matching keys are a few; read them all.
+    keys = list(ThreadKey.objects.filter(lookup).select_related("case__customer"))
+    return max(keys, key=lambda key: key.pk).case if keys else None
 
 
 def register_thread_keys(case: Case, parsed: ParsedMail) -> None:
@@ -436,41 +493,68 @@ def hold_message(case: Case, *, customer: Customer, parsed: ParsedMail) -> Messa
         body_html=parsed.html,
         message_id=parsed.message_id,
         language=parsed.language_hint,
+        quoted=folded_quote(parsed),
     )
     TimelineEvent.objects.create(
         case=case,
         kind=EventKind.HELD,
         data={"message_id": message.pk, "sender": customer.email},
     )
-    _keep_parts(message, parsed)
+    _keep_attachments(message, parsed)
     return message
 
 
 # --- acknowledgement and loop safety (R1, REL-8) --------------------------------------------
 
 
-_own_addresses: tuple[float, frozenset[str]] = (0.0, frozenset())
-OWN_ADDRESSES_SECONDS = 30
+@dataclass(frozen=True)
+class _Mailboxes:
+    """What every message asks about the mailboxes, read once for many messages."""
+
+    expires: float
+    active: dict[str, Mailbox]  # lower-case address -> the active mailbox, with its team
+    own: frozenset[str]  # every mailbox address and our sending address, lower-case
+
+
+_mailboxes = _Mailboxes(0.0, {}, frozenset())
+MAILBOXES_SECONDS = 30
+
+
+def _known_mailboxes() -> _Mailboxes:
+    """The mailboxes as read at most MAILBOXES_SECONDS ago in this process (and at once after a
+    change made in this process): a change made elsewhere, say in the admin, reaches a running
+    LMTP or IMAP process within that time. Mailboxes change a few times a year; mail arrives
+    many times a second."""
+    global _mailboxes
+    known = _mailboxes
+    if time.monotonic() < known.expires:
+        return known
+    rows = list(Mailbox.objects.select_related("team"))
+    known = _Mailboxes(
+        expires=time.monotonic() + MAILBOXES_SECONDS,
+        active={m.address.lower(): m for m in rows if m.active},
+        own=frozenset(m.address.lower() for m in rows) | {settings.DEFAULT_FROM_EMAIL.lower()},
+    )
+    _mailboxes = known
+    return known
+
+
+def mailbox_for(recipient: str) -> Mailbox | None:
+    """The active mailbox of an envelope recipient, with its team; None for any other address
+    (every address is a front door: such mail goes to the default team)."""
+    return _known_mailboxes().active.get(recipient.strip().lower())
 
 
 def _is_own_address(address: str) -> bool:
-    """Our sending address or one of our mailboxes. The mailbox list is read at most every
-    OWN_ADDRESSES_SECONDS per process (and at once after a change in this process), not once
-    per message."""
-    global _own_addresses
-    expires, addresses = _own_addresses
-    if time.monotonic() >= expires:
-        addresses = frozenset(
-            a.lower() for a in Mailbox.objects.values_list("address", flat=True)
-        ) | {settings.DEFAULT_FROM_EMAIL.lower()}
-        _own_addresses = (time.monotonic() + OWN_ADDRESSES_SECONDS, addresses)
-    return address.lower() in addresses
+    """Our sending address or one of our mailboxes (see ``_known_mailboxes``)."""
+    return address.lower() in _known_mailboxes().own
 
 
 @receiver([post_save, post_delete], sender=Mailbox)
 def _forget_own_addresses(**kwargs: object) -> None:
-    global _own_addresses
-    _own_addresses = (0.0, frozenset())
+    """Read the mailboxes again at the next message (and in tests, at each test's start)."""
+    global _mailboxes
+    _mailboxes = _Mailboxes(0.0, {}, frozenset())
 
 
 def _looks_like_a_loop(inbound: InboundMessage, parsed: ParsedMail) -> bool:
@@ -549,9 +633,6 @@ def acknowledge(case: Case, *, inbound: InboundMessage, parsed: ParsedMail) -> b
     headers = {}
     if parsed.message_id:
         headers = {"In-Reply-To": parsed.message_id, "References": parsed.message_id}
-    key = f"ack:{case.pk}"
-    if ContactAttempt.objects.filter(dedupe_key=key).exists():
-        return False  # already acknowledged: one per case
     # Through the contact governor (R6): an acknowledgement answers what the customer just
     # sent, so quiet hours and the budget do not hold it, but an opt-out does.
     attempt = governor.contact(
@@ -562,7 +643,8 @@ def acknowledge(case: Case, *, inbound: InboundMessage, parsed: ParsedMail) -> b
         subject=subject,
         body=body,
         headers=headers,
-        dedupe_key=key,
+        # One per case: a second call finds the first attempt and does nothing.
+        dedupe_key=f"ack:{case.pk}",
     )
     return attempt.state == ContactState.SENT
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.utils import formats, timezone, translation
@@ -39,19 +39,29 @@ def thresholds() -> tuple[float, float]:
     return config["ANGER_PRIORITY_AT"] / 100, config["ANGER_NOTIFY_AT"] / 100
 
 
-def notice(case: Case, message: Message) -> Anger:
-    """Read a customer's message for anger and act on it (see the module docstring).
+def read(body: str, language: str) -> Anger:
+    """The anger of a customer's message, before it is stored (see ``fields``)."""
+    return assess(body, language=language if language in ("ru", "en") else "")
+
+
+def fields(anger: Anger) -> dict[str, Any]:
+    """The message's columns that keep ``anger``: the score and the reasons, each quoting the
+    customer's words."""
+    return {
+        "anger_score": anger.score,
+        "anger_reasons": [
+            {"kind": r.kind, "fragment": r.fragment, "weight": r.weight} for r in anger.reasons
+        ],
+    }
+
+
+def notice(case: Case, message: Message, anger: Anger) -> Anger:
+    """Act on the anger of a customer's message (see the module docstring): ``anger`` is what
+    ``read`` found, stored with the message (``fields``) when it was written.
 
     ``case`` is the caller's in-memory case; its priority is updated in memory and in the
     database, so a later ``case.save()`` by the caller keeps it.
     """
-    language = message.language if message.language in ("ru", "en") else ""
-    anger = assess(message.body, language=language)
-    message.anger_score = anger.score
-    message.anger_reasons = [
-        {"kind": r.kind, "fragment": r.fragment, "weight": r.weight} for r in anger.reasons
-    ]
-    message.save(update_fields=["anger_score", "anger_reasons"])
     raise_at, notify_at = thresholds()
     if anger.score < raise_at:
         return anger

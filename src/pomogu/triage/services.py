@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -58,29 +59,65 @@ class Route:
 
 # --- the active model, cached per process -------------------------------------------------
 
+
+@dataclass(frozen=True)
+class _Active:
+    key: tuple[int, str]  # version id, checksum
+    model: RouterModel
+    teams: dict[str, Team]  # the model's labels that are teams, read with each look
+    checked: float  # time.monotonic() of the last look at which version is active
+
+
 _cache_lock = threading.Lock()
-_cached: tuple[tuple[int, str], RouterModel] | None = None
+_cached: _Active | None = None
+# 0: look for the active version at every call (one indexed query). A process that only takes
+# mail sets a few seconds (``keep_active_model``): a version trained or rolled back by another
+# process reaches it within that time.
+_keep_seconds = 0.0
 
 
-def active_model() -> tuple[int, RouterModel] | None:
-    """The active router and its version id. One indexed query per call finds out whether the
-    version changed (another process may have retrained or rolled back); the model is loaded
-    once per version."""
+def keep_active_model(*, seconds: float) -> None:
+    global _keep_seconds
+    _keep_seconds = seconds
+
+
+def _active() -> _Active | None:
     global _cached
+    cached = _cached
+    if cached is not None and time.monotonic() - cached.checked < _keep_seconds:
+        return cached
     row = RouterVersion.objects.filter(is_active=True).values_list("pk", "checksum").first()
     if row is None:
         return None
     key = (int(row[0]), str(row[1]))
+    if cached is not None and cached.key == key:
+        model = cached.model
+    else:
+        blob = RouterVersion.objects.filter(pk=key[0]).values_list("model", flat=True).first()
+        if blob is None:
+            return None
+        model = RouterModel.loads(bytes(blob))
+    wanted = [int(label) for label in model.labels if label != OOS]
+    teams = {str(t.pk): t for t in Team.objects.filter(pk__in=wanted)}
+    cached = _Active(key, model, teams, time.monotonic())
     with _cache_lock:
-        if _cached is not None and _cached[0] == key:
-            return key[0], _cached[1]
-    blob = RouterVersion.objects.filter(pk=key[0]).values_list("model", flat=True).first()
-    if blob is None:
-        return None
-    model = RouterModel.loads(bytes(blob))
+        _cached = cached
+    return cached
+
+
+def _forget_active_model() -> None:
+    """This process trained or switched versions: look again at the next call."""
+    global _cached
     with _cache_lock:
-        _cached = (key, model)
-    return key[0], model
+        _cached = None
+
+
+def active_model() -> tuple[int, RouterModel] | None:
+    """The active router and its version id. Unless the process keeps it for a while
+    (``keep_active_model``), one indexed query per call finds out whether the version changed
+    (another process may have retrained or rolled back); the model is loaded once per version."""
+    active = _active()
+    return (active.key[0], active.model) if active is not None else None
 
 
 def case_text(subject: str, body: str) -> str:
@@ -91,20 +128,21 @@ def route(subject: str, body: str, *, mailbox_team: Team | None) -> Route:
     """Choose the team for a new request. Without a trained router the request goes where it
     was sent (the mailbox's team, else the default team)."""
     fallback = mailbox_team or people.default_team()
-    active = active_model()
+    active = _active()
     if active is None:
         return Route(team=fallback, source=RoutingSource.MAILBOX)
-    version_id, model = active
-    prediction = model.predict(case_text(subject, body))
+    prediction = active.model.predict(case_text(subject, body))
     wanted = {label for label, _ in prediction.ranked if label != OOS}
-    teams = {str(t.pk): t for t in Team.objects.filter(pk__in=[int(x) for x in wanted])}
+    # The teams were read with the model (at most as long ago as it is kept, see
+    # ``keep_active_model``): a team deleted since is not suggested.
+    teams = {label: team for label, team in active.teams.items() if label in wanted}
     suggested = teams.get(prediction.label)
     chosen = suggested if suggested is not None and not prediction.unsure else fallback
     return Route(
         team=chosen,
         source=RoutingSource.MODEL if chosen == suggested else RoutingSource.MAILBOX,
         prediction=prediction,
-        version_id=version_id,
+        version_id=active.key[0],
         suggested=suggested,
         teams=teams,
     )
@@ -342,6 +380,7 @@ def train(*, actor: User | None = None, reason: str = "") -> RouterVersion:
         old = list(RouterVersion.objects.order_by("-id").values_list("pk", flat=True)[keep:])
         if old:
             RouterVersion.objects.filter(pk__in=old, is_active=False).delete()
+    _forget_active_model()
     log.info("router v%s trained on %s examples", version.pk, version.examples)
     return version
 
@@ -355,6 +394,7 @@ def activate(version_id: int) -> RouterVersion:
     RouterVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
     RouterVersion.objects.filter(pk=version.pk).update(is_active=True)
     version.is_active = True
+    _forget_active_model()
     return version
 
 

@@ -438,11 +438,26 @@ def test_a_reply_that_arrives_before_its_parent_lands_on_the_same_case(
     assert case.messages.filter(kind=MessageKind.INBOUND).count() == 3
 
 
-def test_several_processes_share_the_port_and_each_takes_mail(cast: Cast, tmp_path: Path) -> None:
-    """`pomogu lmtp --processes 2`: both processes listen (SO_REUSEPORT), so deliveries keep
-    working whichever of them the kernel picks for a connection."""
+def _worker_pids(server: int) -> list[int]:
+    """The worker processes of a `pomogu lmtp` process (not multiprocessing's helper)."""
+    children = []
+    for task in Path(f"/proc/{server}/task").glob("*/children"):
+        children += [int(pid) for pid in task.read_text().split()]
+    return [
+        pid
+        for pid in children
+        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+def test_several_processes_take_mail_and_a_dead_one_is_replaced(cast: Cast, tmp_path: Path) -> None:
+    """`pomogu lmtp --processes 2`: two worker processes take the messages of all connections;
+    when one dies, what it had is answered 451 (the sender retries) and new workers take over."""
+    import signal
     import subprocess
     import sys
+    from concurrent.futures import ThreadPoolExecutor
 
     port = free_port()
     env = {
@@ -457,28 +472,31 @@ def test_several_processes_share_the_port_and_each_takes_mail(cast: Cast, tmp_pa
         stderr=subprocess.DEVNULL,
         text=True,
     )
+
+    def send(n: int) -> int:
+        client = LmtpClient("127.0.0.1", port)
+        try:
+            [reply] = client.send(
+                "dave@customer.test", ["support@desk.test"], mail(subject=f"Письмо {n}")
+            )
+            return reply.code
+        finally:
+            client.close()
+
     try:
         assert process.stdout is not None
         assert "2 process(es)" in process.stdout.readline()
-        children = subprocess.run(
-            ["pgrep", "-f", f"pomogu lmtp --host 127.0.0.1 --port {port}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.split()
-        assert len(children) == 1  # the second process is alive and listening
-        codes = []
-        for n in range(8):  # fresh connections: the kernel spreads them over both processes
-            client = LmtpClient("127.0.0.1", port)
-            codes += [
-                r.code
-                for r in client.send(
-                    "dave@customer.test", ["support@desk.test"], mail(subject=f"Письмо {n}")
-                )
-            ]
-            client.close()
-        assert codes == [250] * 8
+        assert len(_worker_pids(process.pid)) == 2  # both started before the banner
+        with ThreadPoolExecutor(4) as connections:  # four connections at once
+            assert list(connections.map(send, range(8))) == [250] * 8
         assert Case.objects.count() == 8
+        os.kill(_worker_pids(process.pid)[0], signal.SIGKILL)
+        codes = [send(n) for n in range(8, 12)]
+        assert set(codes) <= {250, 451}
+        assert codes[-1] == 250  # new workers took over
+        retried = [send(n) for n, code in zip(range(8, 12), codes, strict=True) if code == 451]
+        assert retried == [250] * len(retried)  # the sender's retries
+        assert Case.objects.count() == 12
     finally:
         process.terminate()
         process.wait(20)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from pomogu.intake import imap
+from pomogu.intake import imap, services
 from pomogu.intake.models import Mailbox
 
 
@@ -25,6 +25,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        services.prepare_process()  # this process does nothing but take mail
         if options["mailbox"]:
             mailbox = Mailbox.objects.filter(address__iexact=options["mailbox"]).first()
             if mailbox is None:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
-import subprocess
-import sys
 import threading
 from typing import Any
 
@@ -28,27 +25,19 @@ class Command(BaseCommand):
             "--processes",
             type=int,
             default=int(os.environ.get("LMTP_PROCESSES", "1")),
-            help="Processes serving the port together (SO_REUSEPORT); one per core is a start.",
+            help=(
+                "Worker processes that store and process the messages, each with its own "
+                "database connection; about one per core, more when the database is remote."
+            ),
         )
-        parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
         host, port, processes = options["host"], options["port"], max(1, options["processes"])
-        shared = processes > 1 or options["reuse_port"]
-        controller = lmtp.start(host, port, reuse_port=shared)
-        # The other processes are this same command; each takes connections from the kernel.
-        command = [sys.executable, "-m", "pomogu", "lmtp", "--host", host, "--port", str(port)]
-        helpers = [
-            subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                [*command, "--processes", "1", "--reuse-port"], stdout=subprocess.PIPE, text=True
-            )
-            for _ in range(processes - 1)
-        ]
-        # Announce readiness only when every process listens, so that no early client finds
-        # just one of them.
-        for helper in helpers:
-            assert helper.stdout is not None
-            helper.stdout.readline()
+        workers = lmtp.Workers(processes)
+        # Announce readiness only when every worker can take mail, so that the first messages
+        # do not wait for Python and Django to start.
+        workers.wait_until_ready()
+        controller = lmtp.start(host, port, workers=workers)
         self.stdout.write(
             f"LMTP endpoint on {host}:{port} ({processes} process(es)). Ctrl-C to stop."
         )
@@ -57,9 +46,6 @@ class Command(BaseCommand):
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         stop.wait()
-        for helper in helpers:
-            helper.terminate()
         controller.stop()
-        for helper in helpers:
-            helper.wait(15)
+        workers.stop()
         self.stdout.write("Stopped.")
