@@ -99,12 +99,23 @@ def children(pid: int) -> list[int]:
 
 
 def memory(pid: int) -> dict[str, float]:
-    """VmRSS (now) and VmHWM (the peak) of a process, MiB."""
+    """Of a process, MiB: VmRSS (now) and VmHWM (the peak) from /proc/PID/status; Pss (its
+    proportional share: each page divided by the number of processes mapping it) and Uss (its
+    unique set: Private_Clean + Private_Dirty, what its exit would give back) from
+    /proc/PID/smaps_rollup. RSS counts the pages a gunicorn worker shares with its master and
+    its siblings in full, once in every worker; Pss and Uss do not."""
     values = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         key, _, rest = line.partition(":")
         if key in ("VmRSS", "VmHWM"):
             values[key] = round(int(rest.split()[0]) / 1024, 1)
+    kib: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        key, _, rest = line.partition(":")
+        if key in ("Pss", "Private_Clean", "Private_Dirty"):
+            kib[key] = int(rest.split()[0])
+    values["Pss"] = round(kib["Pss"] / 1024, 1)
+    values["Uss"] = round((kib["Private_Clean"] + kib["Private_Dirty"]) / 1024, 1)
     return values
 
 
@@ -154,15 +165,31 @@ class Server:
         return children(self.pid)
 
     def worker_memory(self) -> dict[str, Any]:
+        """RSS, PSS and USS of the workers (largest and median) and of the master; and the PSS
+        of the whole server (master and workers), the memory it costs the machine."""
         per_worker = {str(pid): memory(pid) for pid in self.workers()}
-        rss = [m["VmRSS"] for m in per_worker.values()]
-        peak = [m["VmHWM"] for m in per_worker.values()]
+        master = memory(self.pid)
+
+        def largest(key: str) -> float:
+            return max((m[key] for m in per_worker.values()), default=0)
+
+        def median(key: str) -> float:
+            found = [m[key] for m in per_worker.values()]
+            return round(statistics.median(found), 1) if found else 0
+
         return {
             "workers": per_worker,
-            "max_rss_mib": max(rss, default=0),
-            "median_rss_mib": round(statistics.median(rss), 1) if rss else 0,
-            "max_hwm_mib": max(peak, default=0),
-            "master_rss_mib": memory(self.pid)["VmRSS"],
+            "max_rss_mib": largest("VmRSS"),
+            "median_rss_mib": median("VmRSS"),
+            "max_hwm_mib": largest("VmHWM"),
+            "max_pss_mib": largest("Pss"),
+            "median_pss_mib": median("Pss"),
+            "max_uss_mib": largest("Uss"),
+            "median_uss_mib": median("Uss"),
+            "master_rss_mib": master["VmRSS"],
+            "master_pss_mib": master["Pss"],
+            "master_uss_mib": master["Uss"],
+            "total_pss_mib": round(master["Pss"] + sum(m["Pss"] for m in per_worker.values()), 1),
         }
 
     def stop(self) -> None:

@@ -41,6 +41,15 @@ RESULTS = ROOT / "bench" / "results"
 PARTS = ("api", "api_peer_tuned", "mail", "pages", "pages1m")
 TARGET_RATIO = 10.0
 TARGET_P95_MS_1M = 150.0
+SIDES = ("peer", "pomogu")
+# Beside RSS, which counts the pages a worker shares with its master and siblings once in every
+# worker (harness.memory): PSS divides each shared page among the processes that map it, USS
+# counts only a worker's own pages, and the server's PSS is what the whole server costs.
+MEMORY_SHARES = (
+    ("max_pss_mib", "PSS of one web worker", " (largest of 4)"),
+    ("max_uss_mib", "USS (private pages) of one web worker", " (largest of 4)"),
+    ("total_pss_mib", "PSS of the whole web server", " (master and 4 workers)"),
+)
 
 
 def settings(quick: bool) -> dict[str, Any]:
@@ -270,6 +279,21 @@ def figures(results: dict[str, Any]) -> list[dict[str, Any]]:
                 unit="MiB",
             )
         )
+        for key, what, which in MEMORY_SHARES:
+            if all(key in r[side]["memory_after_load"] for r in rounds for side in SIDES):
+                peer_mem, our_mem = (
+                    statistics.median(r[side]["memory_after_load"][key] for r in rounds)
+                    for side in SIDES
+                )
+                rows.append(
+                    row(
+                        f"{what} after the API load{which}",
+                        peer_mem,
+                        our_mem,
+                        ratio=peer_mem / our_mem,
+                        unit="MiB",
+                    )
+                )
     tuned = results.get("api_peer_tuned")
     if api and tuned:
         our_rate = median_of(api["rounds"], "pomogu", "per_second")
@@ -420,6 +444,18 @@ def figures(results: dict[str, Any]) -> list[dict[str, Any]]:
                 unit="MiB",
             )
         )
+        for key, what, which in MEMORY_SHARES:
+            if all(key in pages[side]["memory_after_pages"] for side in SIDES):
+                peer_mem, our_mem = (pages[side]["memory_after_pages"][key] for side in SIDES)
+                rows.append(
+                    row(
+                        f"{what} after the pages at {size:,}{which}",
+                        peer_mem,
+                        our_mem,
+                        ratio=peer_mem / our_mem,
+                        unit="MiB",
+                    )
+                )
     big = results.get("pages1m")
     if big:
         load = f"pomogu {loads([big['load']])}"

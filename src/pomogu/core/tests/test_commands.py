@@ -105,7 +105,8 @@ def test_web_runs_gunicorn_with_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert argv[1:] == [
         "-m",
         "gunicorn",
-        "pomogu.wsgi:application",
+        "pomogu.core.preload:application()",
+        "--preload",  # the master loads the app and the shipped models; the workers share them
         "--bind",
         "0.0.0.0:9000",
         "--workers",

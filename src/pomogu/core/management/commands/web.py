@@ -26,7 +26,10 @@ def gunicorn_argv(*, host: str, port: int, workers: int) -> list[str]:
         sys.executable,
         "-m",
         "gunicorn",
-        "pomogu.wsgi:application",
+        # The master loads the application and the models once and forks the workers, which
+        # share those pages (pomogu.core.preload says what, and what the master must not hold).
+        "pomogu.core.preload:application()",
+        "--preload",
         "--bind",
         bind,
         "--workers",
