@@ -91,8 +91,15 @@ def _require_staff(actor: User) -> None:
 
 # --- opening a case and messages ----------------------------------------------------------
 
+# NO_SAVEPOINT: the functions that open a case or add the customer's words run in their
+# caller's transaction when there is one, without a savepoint of their own: they are on the
+# path of every message received, and a savepoint costs two statements. A failure inside
+# them rolls back the caller's whole transaction (or the caller's own savepoint, as mail
+# intake keeps around each message); none of their callers catches an error and goes on in
+# the same transaction. Called outside a transaction, each is one.
 
-@transaction.atomic
+
+@transaction.atomic(savepoint=False)  # see NO_SAVEPOINT
 def open_case(
     *,
     customer: Customer,
@@ -128,7 +135,7 @@ def open_case(
     return case
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # see NO_SAVEPOINT
 def open_case_with_message(
     *,
     customer: Customer,
@@ -313,7 +320,7 @@ def open_case_for(
     return case
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # see NO_SAVEPOINT
 def add_customer_message(
     case_id: int,
     *,

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -271,10 +271,6 @@ def contact(
     channel = ContactChannel(channel)
     if channel == ContactChannel.EMAIL and not (subject.strip() and body.strip()):
         raise DomainError(_("An email needs a subject and a text."), code="contact_empty")
-    if dedupe_key is not None:
-        earlier = ContactAttempt.objects.filter(dedupe_key=dedupe_key).first()
-        if earlier is not None:
-            return earlier
     now = clock.now()
     attempt = ContactAttempt(
         customer=customer,
@@ -290,11 +286,30 @@ def contact(
         created_by=actor,
         requested_at=now,
         dedupe_key=dedupe_key,
-        state=ContactState.DEFERRED,  # until judged, below
     )
-    with transaction.atomic():
-        attempt.save(force_insert=True)
-    _apply(attempt, judge(attempt, now), now)
+    verdict = judge(attempt, now)
+    # Judged first, then written once with its verdict (and its outbox row). A second call
+    # with the same key fails the unique key in the savepoint and returns the first attempt:
+    # repeats are rare, so no read before the insert.
+    try:
+        with transaction.atomic():
+            _decide(attempt, verdict, now)
+            sent = verdict.state == ContactState.SENT
+            if sent:
+                attempt.made_at = now
+            if sent and attempt.channel == ContactChannel.EMAIL:
+                _make(attempt)  # the outbox row first: the attempt points to it
+            attempt.save(force_insert=True)
+            if sent and attempt.channel != ContactChannel.EMAIL:
+                _make(attempt)  # the staff member's task names the attempt
+    except IntegrityError:
+        earlier = (
+            ContactAttempt.objects.filter(dedupe_key=dedupe_key).first() if dedupe_key else None
+        )
+        if earlier is None:
+            raise
+        return earlier
+    _after_decision(attempt, verdict)
     return attempt
 
 
@@ -317,6 +332,11 @@ def _apply(attempt: ContactAttempt, verdict: Verdict, now: dt.datetime) -> None:
         attempt.made_at = now
         _make(attempt)
     attempt.save()
+    _after_decision(attempt, verdict)
+
+
+def _after_decision(attempt: ContactAttempt, verdict: Verdict) -> None:
+    """The case's timeline (and, for a held contact, the register) after a saved verdict."""
     if verdict.state != ContactState.SENT:
         _record_held(attempt, verdict)
     elif attempt.case_id is not None:

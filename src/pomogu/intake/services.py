@@ -323,15 +323,17 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
 
 def _customer_of(parsed: ParsedMail) -> tuple[Customer, bool]:
     """The sender as a customer, and whether they are new (unknown until this message). A
-    known customer whose name we have, or who gave none, is only read; anyone else goes
-    through ``people.find_or_create_customer``, which creates them or fills in the name."""
-    known = people.by_email(people.normalise_email(parsed.from_address))
-    if known is not None and (known.name or not parsed.from_name):
+    known customer is read once (and their name filled in if we had none); anyone else is
+    created."""
+    email = people.normalise_email(parsed.from_address)
+    known = people.by_email(email)
+    if known is not None:
+        people.fill_in_customer(known, name=parsed.from_name)
         return known, False
-    customer = people.find_or_create_customer(
-        email=parsed.from_address, name=parsed.from_name, language=parsed.language_hint
+    customer = people.create_customer(
+        email=email, name=parsed.from_name, language=parsed.language_hint
     )
-    return customer, known is None
+    return customer, True
 
 
 def _add_to_case(
@@ -480,7 +482,7 @@ def is_participant(case: Case, customer: Customer) -> bool:
     return case.messages.filter(kind=MessageKind.INBOUND, customer=customer).exists()
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # like cases.services' NO_SAVEPOINT
 def hold_message(case: Case, *, customer: Customer, parsed: ParsedMail) -> Message:
     """Mail for a case from someone who is not on it (AZ-7, AZ-8): kept on the case for staff
     only; it does not reach the customer's thread, reopen the case or trigger any reply."""

@@ -72,13 +72,14 @@ def normalise_phone(raw: str) -> str:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
-@transaction.atomic
 def find_or_create_customer(
     *, email: str = "", name: str = "", phone: str = "", language: str = ""
 ) -> Customer:
     """Identify a customer by email (case-insensitive) or phone; create one if unknown.
 
-    A new customer is attached to the organisation that claims their email domain.
+    A new customer is attached to the organisation that claims their email domain. No
+    transaction of its own: the lookup, the one update of a known customer and the insert of a
+    new one are single statements, and the insert has the savepoint a race needs.
     """
     email = normalise_email(email) if email else ""
     phone = normalise_phone(phone) if phone.strip() else ""
@@ -93,22 +94,31 @@ def find_or_create_customer(
     if existing is None and phone:
         existing = Customer.objects.filter(phone=phone).first()
     if existing is not None:
-        changed = []
-        if name and not existing.name:
-            existing.name = name
-            changed.append("name")
-        if phone and not existing.phone:
-            existing.phone = phone
-            changed.append("phone")
-        if changed:
-            existing.save(update_fields=changed)
+        fill_in_customer(existing, name=name, phone=phone)
         return existing
-    organisation = None
-    if email:
-        domain = email.rsplit("@", 1)[1]
-        organisation = next(
-            (org for org in Organisation.objects.all() if domain in (org.domains or [])), None
-        )
+    return create_customer(email=email, name=name, phone=phone, language=language)
+
+
+def fill_in_customer(customer: Customer, *, name: str = "", phone: str = "") -> None:
+    """Add what we did not know about a known customer (never overwrite what we did)."""
+    changed = []
+    if name.strip() and not customer.name:
+        customer.name = name.strip()
+        changed.append("name")
+    if phone and not customer.phone:
+        customer.phone = phone
+        changed.append("phone")
+    if changed:
+        customer.save(update_fields=changed)
+
+
+def create_customer(
+    *, email: str = "", name: str = "", phone: str = "", language: str = ""
+) -> Customer:
+    """A customer nobody has written as yet, with an address (or a phone) already normalised
+    and just looked up (``find_or_create_customer``; mail intake looks its sender up itself).
+    If another request created the same customer a moment ago, that one is returned."""
+    organisation = organisation_of(email) if email else None
     try:
         with transaction.atomic():
             return Customer.objects.create(
@@ -119,10 +129,18 @@ def find_or_create_customer(
                 language=language,
             )
     except IntegrityError:
-        # Another request created the same customer a moment ago.
-        found = by_email(email)
-        assert found is not None
+        found = by_email(email) if email else Customer.objects.filter(phone=phone).first()
+        if found is None:
+            raise
         return found
+
+
+def organisation_of(email: str) -> Organisation | None:
+    """The organisation that claims the address's domain. The database narrows the search to
+    organisations whose domain list mentions it; the exact match is checked here."""
+    domain = email.rsplit("@", 1)[-1].lower()
+    candidates = Organisation.objects.filter(domains__icontains=f'"{domain}"').order_by("id")
+    return next((org for org in candidates if domain in (org.domains or [])), None)
 
 
 def by_email(email: str) -> Customer | None:
@@ -297,7 +315,8 @@ def pick_owner(team: Team, at: dt.datetime | None = None) -> User:
     stand-in; failing a lead, the stand-in of any member; failing members, an administrator.
     """
     moment = at or clock.now()
-    away = absent_user_ids(moment)
+    # Who is away, as a subquery: one statement for the usual case.
+    away = Absence.objects.filter(starts_at__lte=moment, ends_at__gt=moment).values("user_id")
     candidates = (
         User.objects.filter(memberships__team=team, is_active=True)
         .exclude(pk__in=away)

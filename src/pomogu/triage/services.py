@@ -74,6 +74,8 @@ _cached: _Active | None = None
 # mail sets a few seconds (``keep_active_model``): a version trained or rolled back by another
 # process reaches it within that time.
 _keep_seconds = 0.0
+# When the last look found no active version (time.monotonic()), kept as long as a model is.
+_none_since: float | None = None
 
 
 def keep_active_model(*, seconds: float) -> None:
@@ -82,12 +84,16 @@ def keep_active_model(*, seconds: float) -> None:
 
 
 def _active() -> _Active | None:
-    global _cached
-    cached = _cached
+    global _cached, _none_since
+    cached, none_since = _cached, _none_since
     if cached is not None and time.monotonic() - cached.checked < _keep_seconds:
         return cached
+    if none_since is not None and time.monotonic() - none_since < _keep_seconds:
+        return None  # no router has been trained (a desk routes by mailbox until one is)
     row = RouterVersion.objects.filter(is_active=True).values_list("pk", "checksum").first()
     if row is None:
+        with _cache_lock:
+            _cached, _none_since = None, time.monotonic()
         return None
     key = (int(row[0]), str(row[1]))
     if cached is not None and cached.key == key:
@@ -101,15 +107,15 @@ def _active() -> _Active | None:
     teams = {str(t.pk): t for t in Team.objects.filter(pk__in=wanted)}
     cached = _Active(key, model, teams, time.monotonic())
     with _cache_lock:
-        _cached = cached
+        _cached, _none_since = cached, None
     return cached
 
 
 def _forget_active_model() -> None:
     """This process trained or switched versions: look again at the next call."""
-    global _cached
+    global _cached, _none_since
     with _cache_lock:
-        _cached = None
+        _cached, _none_since = None, None
 
 
 def active_model() -> tuple[int, RouterModel] | None:
