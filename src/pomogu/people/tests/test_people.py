@@ -91,6 +91,17 @@ def test_new_customer_joins_the_organisation_of_their_domain(db: object) -> None
     assert services.find_or_create_customer(email="x@other.ru").organisation is None
 
 
+def test_only_the_exact_domain_joins_an_organisation(db: object) -> None:
+    """The database narrows by text; the match itself is exact (no subdomain, no suffix, no
+    part of another organisation's list)."""
+    romashka = services.create_organisation("ООО Ромашка", domains=["Romashka.ru", "rmsh.ru"])
+    services.create_organisation("Лютик", domains=["lutik.romashka.ru.example"])
+    assert services.find_or_create_customer(email="Buh@ROMASHKA.RU").organisation == romashka
+    assert services.find_or_create_customer(email="a@rmsh.ru").organisation == romashka
+    for stranger in ("b@sub.romashka.ru", "c@ashka.ru", "d@romashka.ru.example"):
+        assert services.find_or_create_customer(email=stranger).organisation is None, stranger
+
+
 def test_token_authenticates_until_revoked(cast: Cast) -> None:
     token = services.create_token(cast.bob, name="script")
     assert token.startswith(services.TOKEN_PREFIX)
