@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test bench bench-peer bench-clocks install system-deps lint format typecheck migrations-check security pytest clean
+.PHONY: demo test bench bench-peer bench-deps bench-clocks install system-deps lint format typecheck migrations-check security pytest clean
 
 demo: $(STAMP)
 	$(BIN)/pomogu demo
@@ -61,7 +61,7 @@ pytest: $(STAMP)
 # The benchmarks that exist so far (figures and method: docs/benchmarks.md); needs PostgreSQL
 # (PG_URL, default postgres://postgres@127.0.0.1:5432) and dovecot. Not part of make test.
 PG_URL ?= postgres://postgres@127.0.0.1:5432
-bench: $(STAMP) system-deps
+bench: $(STAMP) system-deps bench-deps
 	mkdir -p bench/results
 	$(BIN)/python bench/intake/parse_speed.py | tee bench/results/parse_speed.txt
 	$(BIN)/python bench/intake/run.py --pg $(PG_URL) --processes 2 --json bench/results/intake.json
@@ -75,9 +75,13 @@ bench: $(STAMP) system-deps
 # setup.sh into ~/peer (apt: wrk; pip: django-helpdesk), then API, mail and page figures for both
 # in the same run: bench/results/side_by_side.{json,md}. About 40 minutes, plus building the
 # 100,000- and 1,000,000-case databases the first time (kept). BENCH_PEER_ARGS=--quick: a smoke run.
-bench-peer: $(STAMP)
+bench-peer: $(STAMP) bench-deps
 	mkdir -p bench/results
 	$(BIN)/python bench/peer/run.py --pg $(PG_URL) $(BENCH_PEER_ARGS)
+
+# The profilers the benchmarks use (pyproject's "bench" extra).
+bench-deps: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 
 # A million cases in PostgreSQL and two Celery workers on Redis: about 10 minutes.
 bench-clocks: $(STAMP)

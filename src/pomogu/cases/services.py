@@ -294,8 +294,9 @@ def open_case_for(
     match opens the new case linked to it for an agent to decide."""
     from pomogu.cases import recurrence
 
-    customer = people.find_or_create_customer(email=email, name=name, phone=phone)
-    found = recurrence.find_safely(customer, subject, body)
+    customer, new = people.identify_customer(email=email, name=name, phone=phone)
+    # Someone unknown until this request has no solved problem that could come back.
+    found = None if new else recurrence.find_safely(customer, subject, body)
     if found is not None and found.certain:
         message = add_customer_message(
             found.case_id,

@@ -322,18 +322,10 @@ def _process(inbound: InboundMessage, raw: bytes) -> None:
 
 
 def _customer_of(parsed: ParsedMail) -> tuple[Customer, bool]:
-    """The sender as a customer, and whether they are new (unknown until this message). A
-    known customer is read once (and their name filled in if we had none); anyone else is
-    created."""
-    email = people.normalise_email(parsed.from_address)
-    known = people.by_email(email)
-    if known is not None:
-        people.fill_in_customer(known, name=parsed.from_name)
-        return known, False
-    customer = people.create_customer(
-        email=email, name=parsed.from_name, language=parsed.language_hint
+    """The sender as a customer, and whether they are new (unknown until this message)."""
+    return people.identify_customer(
+        email=parsed.from_address, name=parsed.from_name, language=parsed.language_hint
     )
-    return customer, True
 
 
 def _add_to_case(

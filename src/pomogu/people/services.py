@@ -81,6 +81,14 @@ def find_or_create_customer(
     transaction of its own: the lookup, the one update of a known customer and the insert of a
     new one are single statements, and the insert has the savepoint a race needs.
     """
+    return identify_customer(email=email, name=name, phone=phone, language=language)[0]
+
+
+def identify_customer(
+    *, email: str = "", name: str = "", phone: str = "", language: str = ""
+) -> tuple[Customer, bool]:
+    """``find_or_create_customer``, and whether the customer is new: unknown until now, so
+    with no history to look at (no solved case that could have come back, R5)."""
     email = normalise_email(email) if email else ""
     phone = normalise_phone(phone) if phone.strip() else ""
     if not email and not phone:
@@ -95,8 +103,8 @@ def find_or_create_customer(
         existing = Customer.objects.filter(phone=phone).first()
     if existing is not None:
         fill_in_customer(existing, name=name, phone=phone)
-        return existing
-    return create_customer(email=email, name=name, phone=phone, language=language)
+        return existing, False
+    return create_customer(email=email, name=name, phone=phone, language=language), True
 
 
 def fill_in_customer(customer: Customer, *, name: str = "", phone: str = "") -> None:
