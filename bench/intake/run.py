@@ -372,8 +372,17 @@ def run_lmtp(
     return result
 
 
-def run_imap(base: str, files: list[Path], workdir: Path, desk: str = "plain") -> dict[str, Any]:
-    """Same wave-1 corpus appended to a dovecot folder, then fetched by `pomogu fetchmail`."""
+def run_imap(
+    base: str,
+    files: list[Path],
+    workdir: Path,
+    desk: str = "plain",
+    processes: int = 1,
+    manifest: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Same wave-1 corpus appended to a dovecot folder, then fetched by one `pomogu fetchmail
+    --processes N` run (process start included). With a manifest (and Django set up by
+    ``run_lmtp``), the database is then checked as the LMTP one is."""
     from pomogu.intake.tests.dovecot import running_dovecot
 
     url = fresh_database(base, "pomogu_bench_imap")
@@ -387,7 +396,10 @@ def run_imap(base: str, files: list[Path], workdir: Path, desk: str = "plain") -
         )
         sh(PYTHON, "-m", "pomogu", "shell", "-c", setup, env=env)
         started = time.perf_counter()
-        out = sh(PYTHON, "-m", "pomogu", "fetchmail", "--limit", "5000", env=env)
+        out = sh(
+            PYTHON, "-m", "pomogu", "fetchmail", "--limit", "5000",
+            "--processes", str(processes), env=env,
+        )  # fmt: skip
         seconds = time.perf_counter() - started
         check_db = sh(
             PYTHON,
@@ -398,7 +410,17 @@ def run_imap(base: str, files: list[Path], workdir: Path, desk: str = "plain") -
             "from pomogu.intake.models import InboundMessage as I; print(I.objects.count())",
             env=env,
         )
+    checked: dict[str, Any] = {}
+    if manifest is not None:
+        from django.db import connections
+
+        connection = connections["default"]
+        connection.close()
+        connection.settings_dict["NAME"] = url.rsplit("/", 1)[1]
+        checked = check(manifest, [])
     return {
+        **checked,
+        "processes": processes,
         "messages": len(files),
         "stored": int(check_db.strip().splitlines()[-1]),
         "seconds": round(seconds, 2),
@@ -411,7 +433,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--connections", type=int, default=4)
-    parser.add_argument("--processes", type=int, default=2, help="LMTP server processes")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="LMTP server processes, fetchmail's workers"
+    )
     parser.add_argument("--skip-imap", action="store_true")
     parser.add_argument(
         "--desk",
@@ -435,7 +459,7 @@ def main() -> None:
             args.pg, args.connections, args.processes, files, manifest, workdir, args.desk
         )
         if not args.skip_imap:
-            results["imap"] = run_imap(args.pg, files, workdir, args.desk)
+            results["imap"] = run_imap(args.pg, files, workdir, args.desk, args.processes, manifest)
     text = json.dumps(results, indent=2, ensure_ascii=False)
     print(text)
     if args.json:

@@ -83,7 +83,9 @@ def main() -> None:
                 args.pg, args.connections, args.processes, files, manifest, workdir
             )
             if not args.skip_imap:
-                result["imap"] = intake.run_imap(args.pg, files, workdir)
+                result["imap"] = intake.run_imap(
+                    args.pg, files, workdir, processes=args.processes, manifest=manifest
+                )
     finally:
         with contextlib.suppress(Exception):
             from django.db import connections

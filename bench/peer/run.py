@@ -330,9 +330,18 @@ def figures(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
         if ours.get("messages_per_second_imap"):
             ratio = ours["messages_per_second_imap"] / peer["messages_per_second_wave1_rerun"]
+            imap = ours.get("imap") or {}
+            workers = imap.get("processes", 1)
+            checked = (
+                f"; lost {imap['lost']}, duplicated {imap['duplicated']}, follow-ups "
+                f"misthreaded {imap['follow_ups_misthreaded']}"
+                if "lost" in imap
+                else ""
+            )
             rows.append(
                 row(
-                    "mail ingestion: peer get_email, pomogu IMAP (one fetchmail run, wave 1)",
+                    "mail ingestion: peer get_email, pomogu IMAP (one `fetchmail --processes "
+                    f"{workers}` run, wave 1{checked})",
                     peer["messages_per_second_wave1_rerun"],
                     ours["messages_per_second_imap"],
                     ratio=ratio,

@@ -9,6 +9,12 @@ where it was, so the next poll fetches it again and ``receive`` recognises it (R
 Progress is ours, not the server's: a message another client has already read is still
 fetched, because we ask for the UIDs above our mark, never for UNSEEN (REL-4, FreeScout #313).
 ``reconcile`` compares the folder with what pomogu holds and lists any gap (REL-10).
+
+A large backlog can be processed by several worker processes (``pomogu fetchmail
+--processes N``, the LMTP endpoint's workers): this process still fetches, marks and moves the
+mark, in UID order, and only over messages whose worker has committed them. A message that
+failed stops the mark below it; messages after it that were committed meanwhile stay unmarked
+and come back next poll as duplicates (REL-3), as after a crash between commit and mark.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ import hashlib
 import imaplib
 import logging
 import ssl
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +40,7 @@ from pomogu.core import clock
 from pomogu.core.faults import fault_point
 from pomogu.intake.models import InboundMessage, InboundState, Mailbox
 from pomogu.intake.services import dedupe_key_of, queue_of, quick_message_id, receive
+from pomogu.intake.workers import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +54,10 @@ FETCH_CHUNK = 20
 SCAN_CHUNK = 500
 # Errors of the server or the connection: recorded on the mailbox, retried next poll.
 IMAP_ERRORS: tuple[type[BaseException], ...] = (imaplib.IMAP4.error, OSError, EOFError)
+
+
+# Worker processes are worth starting (a second or two each) only for a backlog this big.
+POOL_THRESHOLD = 100
 
 
 class FetchStopped(Exception):
@@ -123,15 +136,20 @@ def _session(mailbox: Mailbox) -> Iterator[Any]:
 
 
 def _describe(error: BaseException) -> str:
+    if isinstance(error, (FetchFailed, WorkerDatabaseError)):
+        return str(error)[:2000]  # a worker's own description, its type already in it
     return f"{type(error).__name__}: {error}"[:2000]
 
 
 # --- fetching ----------------------------------------------------------------------------------
 
 
-def fetch_mailbox(mailbox_id: int, *, limit: int = 500) -> FetchReport:
+def fetch_mailbox(
+    mailbox_id: int, *, limit: int = 500, pool: FetchPool | None = None
+) -> FetchReport:
     """Fetch up to ``limit`` new messages of one mailbox. Never raises for a server, connection
-    or database problem: it is in the report and in ``Mailbox.last_error``."""
+    or database problem: it is in the report and in ``Mailbox.last_error``. With a ``pool``
+    of more than one process, a backlog of ``POOL_THRESHOLD`` or more is processed by it."""
     mailbox = Mailbox.objects.get(pk=mailbox_id)
     report = FetchReport(mailbox.address, last_uid=mailbox.imap_last_uid)
     if not mailbox.uses_imap:
@@ -139,7 +157,7 @@ def fetch_mailbox(mailbox_id: int, *, limit: int = 500) -> FetchReport:
         return report
     try:
         with _session(mailbox) as client:
-            _fetch(client, mailbox, report, limit)
+            _fetch(client, mailbox, report, limit, pool)
     except FetchStopped as stop:
         report.errors += 1
         report.error = str(stop)
@@ -171,7 +189,9 @@ def _record(mailbox: Mailbox, report: FetchReport) -> None:
         log.warning("IMAP %s: could not record the outcome (database unavailable)", mailbox.address)
 
 
-def _fetch(client: Any, mailbox: Mailbox, report: FetchReport, limit: int) -> None:
+def _fetch(
+    client: Any, mailbox: Mailbox, report: FetchReport, limit: int, pool: FetchPool | None
+) -> None:
     selected = client.select_folder(mailbox.imap_folder)  # SELECT, not EXAMINE: we mark mail
     if selected.get(b"READ-ONLY"):
         raise FetchStopped(f"folder {mailbox.imap_folder!r} is read-only: mail cannot be marked")
@@ -188,31 +208,159 @@ def _fetch(client: Any, mailbox: Mailbox, report: FetchReport, limit: int) -> No
     uids = sorted(uid for uid in client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
     report.more = len(uids) > limit
     batch = uids[:limit]
-    for start in range(0, len(batch), FETCH_CHUNK):
-        chunk = batch[start : start + FETCH_CHUNK]
-        data = client.fetch(chunk, ["BODY.PEEK[]", "RFC822.SIZE"])
-        for uid in chunk:
-            raw = data.get(uid, {}).get(b"BODY[]")
-            if not raw:
-                # Announced but without content (Exchange, OTRS PR #694): not imported, not
-                # marked. The batch stops so the mark cannot pass it; the next poll tries again.
-                report.more = True
-                raise FetchStopped(f"UID {uid} came back without content; will retry next poll")
-            receipt = receive(
-                bytes(raw), mailbox=mailbox, source="imap",
-                imap_uid=uid, imap_uidvalidity=uidvalidity,
+    receiving = _Receiving(client, mailbox, report, uidvalidity, can_move, can_uid_expunge)
+    if pool is not None and pool.processes > 1 and len(batch) >= POOL_THRESHOLD:
+        receiving.submit = pool.submitter()
+        receiving.ahead = FETCH_CHUNK  # every worker busy, marks in groups
+    try:
+        for start in range(0, len(batch), FETCH_CHUNK):
+            chunk = batch[start : start + FETCH_CHUNK]
+            data = client.fetch(chunk, ["BODY.PEEK[]", "RFC822.SIZE"])
+            for uid in chunk:
+                raw = data.get(uid, {}).get(b"BODY[]")
+                if not raw:
+                    # Announced but without content (Exchange, OTRS PR #694): not imported,
+                    # not marked. The batch stops so the mark cannot pass it; the next poll
+                    # tries again.
+                    receiving.settle_all()
+                    report.more = True
+                    raise FetchStopped(f"UID {uid} came back without content; will retry next poll")
+                receiving.add(uid, bytes(raw))
+        receiving.settle_all()
+    finally:
+        receiving.abandon()
+
+
+class _Receiving:
+    """The messages of one fetch, received in order (here, or by a pool's workers) and then
+    marked and counted in UID order, each only after its commit."""
+
+    def __init__(
+        self,
+        client: Any,
+        mailbox: Mailbox,
+        report: FetchReport,
+        uidvalidity: int,
+        can_move: bool,
+        can_uid_expunge: bool,
+    ) -> None:
+        self.client, self.mailbox, self.report = client, mailbox, report
+        self.uidvalidity = uidvalidity
+        self.can_move, self.can_uid_expunge = can_move, can_uid_expunge
+        self.submit: Callable[[bytes, Mailbox, int, int], Future[Outcome]] = _receive_here
+        self.ahead = 0  # how many received messages may wait for their mark
+        self.pending: deque[tuple[int, Future[Outcome]]] = deque()
+
+    def add(self, uid: int, raw: bytes) -> None:
+        self.pending.append((uid, self.submit(raw, self.mailbox, uid, self.uidvalidity)))
+        if len(self.pending) > self.ahead:
+            self._settle(wait_for=len(self.pending) - self.ahead)
+
+    def settle_all(self) -> None:
+        if self.pending:
+            self._settle(wait_for=len(self.pending))
+
+    def abandon(self) -> None:
+        """After a failure: the workers finish what they were given (committed or not, it is
+        unmarked, and the next poll recognises it), and none of it is marked here."""
+        futures = [future for _uid, future in self.pending]
+        self.pending.clear()
+        for future in futures:
+            future.cancel()
+        wait(futures)  # so nothing of this fetch is still being written when it returns
+
+    def _settle(self, wait_for: int) -> None:
+        """Count, mark and pass the mark over the first ``wait_for`` messages, waiting for
+        each, and over those right behind them that are already done: one STORE and one
+        UPDATE for the lot. A message that failed stops it there (raised)."""
+        done: list[int] = []
+        try:
+            while self.pending and (len(done) < wait_for or self.pending[0][1].done()):
+                uid, future = self.pending[0]
+                # A worker's crash raises here: nothing from here on is marked.
+                outcome = future.result()
+                if outcome.error:
+                    raise (WorkerDatabaseError if outcome.database_error else FetchFailed)(
+                        outcome.error
+                    )
+                self.pending.popleft()
+                done.append(uid)
+                if outcome.duplicate:
+                    self.report.duplicates += 1
+                else:
+                    self.report.imported += 1
+                    if outcome.quarantined:
+                        self.report.quarantined += 1
+        finally:
+            if done:  # committed, every one of them: marked even when the next one failed
+                fault_point("imap.after_commit")
+                _mark(self.client, self.mailbox, done, can_move=self.can_move,
+                      can_uid_expunge=self.can_uid_expunge)  # fmt: skip
+                fault_point("imap.after_mark")
+                _advance(self.mailbox, self.uidvalidity, done[-1])
+                self.report.last_uid = done[-1]
+
+
+class FetchFailed(Exception):
+    """A worker process could not process a message (the error as it described it)."""
+
+
+class WorkerDatabaseError(DatabaseError):
+    """A worker process could not store a message: the database, retried next poll."""
+
+
+def receive_fetched(raw: bytes, mailbox: Mailbox, uid: int, uidvalidity: int) -> Outcome:
+    receipt = receive(
+        raw, mailbox=mailbox, source="imap", imap_uid=uid, imap_uidvalidity=uidvalidity
+    )
+    quarantined = receipt.inbound.state == InboundState.QUARANTINED
+    return Outcome(duplicate=receipt.duplicate, quarantined=quarantined)
+
+
+def _receive_here(raw: bytes, mailbox: Mailbox, uid: int, uidvalidity: int) -> Future[Outcome]:
+    """In this process, at once: an error is raised here, before anything is marked."""
+    future: Future[Outcome] = Future()
+    future.set_result(receive_fetched(raw, mailbox, uid, uidvalidity))
+    return future
+
+
+class FetchPool:
+    """Worker processes for ``fetch_mailbox``, started when a backlog first needs them (the
+    LMTP endpoint's workers: spawned, Django set up, the models loaded) and stopped with
+    ``close``. One pool serves every mailbox of a ``pomogu fetchmail`` run."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = max(1, processes)
+        self._executor: ProcessPoolExecutor | None = None
+
+    def submitter(self) -> Callable[[bytes, Mailbox, int, int], Future[Outcome]]:
+        import multiprocessing
+
+        from pomogu.intake import workers
+
+        if self._executor is None:
+            context = multiprocessing.get_context("spawn")
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.processes, mp_context=context,
+                initializer=workers.start, initargs=(context.Semaphore(0),),
             )  # fmt: skip
-            if receipt.duplicate:
-                report.duplicates += 1
-            else:
-                report.imported += 1
-                if receipt.inbound.state == InboundState.QUARANTINED:
-                    report.quarantined += 1
-            fault_point("imap.after_commit")
-            _mark(client, mailbox, uid, can_move=can_move, can_uid_expunge=can_uid_expunge)
-            fault_point("imap.after_mark")
-            _advance(mailbox, uidvalidity, uid)
-            report.last_uid = uid
+        executor = self._executor
+
+        def submit(raw: bytes, mailbox: Mailbox, uid: int, uidvalidity: int) -> Future[Outcome]:
+            return executor.submit(workers.receive_fetched, raw, mailbox, uid, uidvalidity)
+
+        return submit
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> FetchPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _epoch(mailbox: Mailbox, uidvalidity: int) -> int:
@@ -234,20 +382,20 @@ def _epoch(mailbox: Mailbox, uidvalidity: int) -> int:
 
 
 def _mark(
-    client: Any, mailbox: Mailbox, uid: int, *, can_move: bool, can_uid_expunge: bool
+    client: Any, mailbox: Mailbox, uids: list[int], *, can_move: bool, can_uid_expunge: bool
 ) -> None:
-    """Only ever called after ``receive`` committed the message."""
-    client.add_flags([uid], [SEEN, IMPORTED_KEYWORD], silent=True)
+    """Only ever called after ``receive`` committed every one of the messages."""
+    client.add_flags(uids, [SEEN, IMPORTED_KEYWORD], silent=True)
     archive = mailbox.imap_archive_folder
     if not archive:
         return
     if can_move:
-        client.move([uid], archive)
+        client.move(uids, archive)
         return
-    client.copy([uid], archive)
-    client.add_flags([uid], [DELETED], silent=True)
+    client.copy(uids, archive)
+    client.add_flags(uids, [DELETED], silent=True)
     if can_uid_expunge:
-        client.uid_expunge([uid])
+        client.uid_expunge(uids)
     # Without UIDPLUS a plain EXPUNGE would also remove what others marked \Deleted: leave it.
 
 

@@ -1,5 +1,5 @@
 """The processes that store and process mail for the LMTP endpoint (``pomogu lmtp
---processes N``).
+--processes N``) and for a large IMAP backlog (``pomogu fetchmail --processes N``).
 
 One process speaks LMTP to the mail server; each message goes to whichever worker process is
 free, and the 250 is written only when that worker has committed it (REL-1). Work is shared by
@@ -18,7 +18,19 @@ import multiprocessing
 import os
 import signal
 import threading
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one fetched message, as a worker process reports it: no exception
+    object crosses the process boundary (a driver's error may not survive pickling)."""
+
+    duplicate: bool = False
+    quarantined: bool = False
+    error: str = ""  # empty when it was committed
+    database_error: bool = False  # the database failed, not the code: retried next poll
 
 
 def start(ready: Any) -> None:
@@ -55,3 +67,19 @@ def deliver(raw: bytes, recipient: str, envelope_from: str) -> str:
     from pomogu.intake.lmtp import deliver as deliver_here
 
     return deliver_here(raw, recipient, envelope_from)
+
+
+def receive_fetched(raw: bytes, mailbox: Any, uid: int, uidvalidity: int) -> Outcome:
+    from django.db import DatabaseError, close_old_connections
+
+    from pomogu.intake.imap import receive_fetched as receive_here
+
+    try:
+        return receive_here(raw, mailbox, uid, uidvalidity)
+    except Exception as error:
+        # Reported, not raised: the fetching process stops its mark below this message.
+        close_old_connections()  # a broken connection is replaced for the next message
+        return Outcome(
+            error=f"{type(error).__name__}: {error}"[:2000],
+            database_error=isinstance(error, DatabaseError),
+        )

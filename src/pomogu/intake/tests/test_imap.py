@@ -238,11 +238,11 @@ def test_poison_message_is_quarantined_byte_exact_and_the_batch_goes_on(
 # --- the crash window between commit and mark (FT-4) ------------------------------------------
 
 
-def _fetchmail(address: str, **env: str) -> subprocess.CompletedProcess[str]:
+def _fetchmail(address: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k != "POMOGU_FAULTS"}
     environment.update(DATABASE_URL=database_url_for_subprocesses(), **env)
     done = subprocess.run(
-        [sys.executable, "-m", "pomogu", "fetchmail", "--mailbox", address],
+        [sys.executable, "-m", "pomogu", "fetchmail", "--mailbox", address, *args],
         env=environment, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     wait_until_subprocesses_disconnect()
@@ -281,6 +281,151 @@ def test_fetcher_killed_between_commit_and_mark_imports_everything_exactly_once(
     assert all(marked(server).values())
     box.refresh_from_db()
     assert box.imap_last_uid == uids[-1]
+
+
+# --- a backlog processed by worker processes ---------------------------------------------------
+
+
+def backlog(count: int) -> tuple[list[bytes], list[str]]:
+    """``count`` new threads from as many customers (one sender's hundred messages in a minute
+    would be held as a loop), a reply to each of the first ten among them, and a poison
+    message in the middle: a reply can be processed by one worker while another is still on
+    its parent."""
+
+    def customer_mail(n: int, subject: str, body: str, parent: str = "") -> bytes:
+        message = EmailMessage()
+        message["From"] = f"Customer {n} <customer{n}@customer.test>"
+        message["To"] = "support@desk.test"
+        message["Subject"] = subject
+        message["Message-ID"] = make_msgid(domain="customer.test")
+        if parent:
+            message["In-Reply-To"] = message["References"] = parent
+        message.set_content(body)
+        return message.as_bytes(policy=SMTP)
+
+    firsts = [customer_mail(n, f"Обращение {n}", "Не работает интернет.\n") for n in range(count)]
+    ids = [quick_message_id(raw) for raw in firsts]
+    replies = [
+        customer_mail(n, f"Re: Обращение {n}", "Добавлю подробности.\n", parent)
+        for n, parent in enumerate(ids[:10])
+    ]
+    poison = (
+        b"From: dave@customer.test\r\nTo: support@desk.test\r\n"
+        b"Message-ID: <poison-backlog@customer.test>\r\nSubject: nested\r\n"
+        + b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        * 3000
+    )
+    half = count // 2
+    return firsts[:half] + replies + [poison] + firsts[half:], ids
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backlog_processed_by_worker_processes_is_imported_once_threaded_and_marked(
+    server: Dovecot, box: Mailbox
+) -> None:
+    messages, ids = backlog(imap.POOL_THRESHOLD)
+    uids = server.append_many(messages)
+
+    done = _fetchmail(box.address, "--processes", "2")
+
+    assert done.returncode == 0, done.stderr
+    assert f"imported {len(messages)} (quarantined 1), duplicates 0, errors 0" in done.stdout
+    rows = InboundMessage.objects.filter(mailbox=box)
+    assert sorted(rows.values_list("imap_uid", flat=True)) == uids
+    assert rows.filter(state=InboundState.QUARANTINED).get().rfc_message_id == (
+        "<poison-backlog@customer.test>"
+    )
+    assert Case.objects.count() == imap.POOL_THRESHOLD  # every reply joined its parent's case
+    for n, parent in enumerate(ids[:10]):
+        case = Case.objects.get(subject=f"Обращение {n}")
+        assert case.messages.count() == 2, parent
+    assert all(marked(server).values())
+    box.refresh_from_db()
+    assert box.imap_last_uid == uids[-1]
+    assert box.last_error == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fetcher_with_workers_killed_after_a_commit_leaves_nothing_lost_or_twice(
+    server: Dovecot, box: Mailbox
+) -> None:
+    """FT-4 with worker processes: the fetching process dies when the first message is
+    committed; by then the workers may have committed several more, none of them marked and
+    the mark not moved. The workers end with it, and the next run imports the rest once."""
+    messages, _ids = backlog(imap.POOL_THRESHOLD)
+    uids = server.append_many(messages)
+
+    killed = _fetchmail(box.address, "--processes", "2", POMOGU_FAULTS="imap.after_commit:kill")
+
+    assert killed.returncode == -9, killed.stderr
+    committed = InboundMessage.objects.count()
+    assert 1 <= committed < len(messages)
+    assert not any(marked(server).values())
+    box.refresh_from_db()
+    assert box.imap_last_uid == 0
+
+    rerun = _fetchmail(box.address, "--processes", "2")
+
+    assert rerun.returncode == 0, rerun.stderr
+    imported = len(messages) - committed
+    assert f"imported {imported} (quarantined " in rerun.stdout
+    assert f"duplicates {committed}, errors 0" in rerun.stdout
+    assert sorted(InboundMessage.objects.values_list("imap_uid", flat=True)) == uids
+    assert Case.objects.count() == imap.POOL_THRESHOLD
+    assert Message.objects.count() == len(messages) - 1  # all but the quarantined one
+    assert all(marked(server).values())
+
+
+class _OneFailure(imap.FetchPool):
+    """A pool whose "worker" (this process) reports one message as failed, the way a worker
+    reports a database that went away, and processes the others as a worker would."""
+
+    def __init__(self, failing_uid: int) -> None:
+        super().__init__(2)
+        self.failing_uid = failing_uid
+
+    def submitter(self) -> Any:
+        from concurrent.futures import Future
+
+        from pomogu.intake.workers import Outcome
+
+        def submit(raw: bytes, mailbox: Mailbox, uid: int, uidvalidity: int) -> Any:
+            future: Future[Outcome] = Future()
+            if uid == self.failing_uid:
+                future.set_result(Outcome(error="OperationalError: gone", database_error=True))
+            else:
+                future.set_result(imap.receive_fetched(raw, mailbox, uid, uidvalidity))
+            return future
+
+        return submit
+
+
+def test_a_message_a_worker_could_not_store_stops_the_mark_below_it(
+    server: Dovecot, box: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Messages after the failed one may be committed already; they stay unmarked and the
+    mark stays below the failure, so the next poll retries it and finds the rest stored."""
+    monkeypatch.setattr(imap, "POOL_THRESHOLD", 1)
+    uids = server.append_many([mail(f"Письмо {n}") for n in range(6)])
+
+    report = imap.fetch_mailbox(box.pk, pool=_OneFailure(failing_uid=uids[2]))
+
+    assert (report.imported, report.errors) == (2, 1)
+    assert report.error == "OperationalError: gone"
+    box.refresh_from_db()
+    assert box.imap_last_uid == uids[1]
+    assert "OperationalError: gone" in box.last_error
+    assert marked(server) == {uid: uid in uids[:2] for uid in uids}
+    stored = set(InboundMessage.objects.values_list("imap_uid", flat=True))
+    assert uids[2] not in stored
+    assert stored >= set(uids[:2])  # and whichever later ones were processed before the stop
+
+    again = imap.fetch_mailbox(box.pk, pool=imap.FetchPool(1))
+
+    assert (again.imported, again.errors) == (1 + 3 - len(stored - set(uids[:2])), 0)
+    assert again.duplicates == len(stored - set(uids[:2]))
+    assert sorted(InboundMessage.objects.values_list("imap_uid", flat=True)) == uids
+    assert all(marked(server).values())
 
 
 # --- epochs, outages, polling -----------------------------------------------------------------
