@@ -236,6 +236,8 @@ POMOGU: dict[str, Any] = {
     "MAIL_MAX_BYTES": env_int("POMOGU_MAIL_MAX_BYTES", 25 * 1024 * 1024),
     "IMAP_INTERVAL": env_int("POMOGU_IMAP_INTERVAL", 60),
     "IMAP_TIMEOUT": env_int("POMOGU_IMAP_TIMEOUT", 60),
+    # Worker processes the runner's IMAP poll starts for a backlog (see imap.POOL_THRESHOLD).
+    "IMAP_PROCESSES": env_int("POMOGU_IMAP_PROCESSES", 1),
     # Loop safety (RFC 3834, REL-8): acknowledgements per sender per day, and the breaker that
     # parks a sender's messages in quarantine past this many an hour.
     "ACK_PER_SENDER_PER_DAY": env_int("POMOGU_ACK_PER_SENDER_PER_DAY", 3),

@@ -210,6 +210,10 @@ def _fetch(
     batch = uids[:limit]
     receiving = _Receiving(client, mailbox, report, uidvalidity, can_move, can_uid_expunge)
     if pool is not None and pool.processes > 1 and len(batch) >= POOL_THRESHOLD:
+        log.info(
+            "IMAP %s: a backlog of %d messages, processed by %d worker processes",
+            mailbox.address, len(batch), pool.processes,
+        )  # fmt: skip
         receiving.submit = pool.submitter()
         receiving.ahead = FETCH_CHUNK  # every worker busy, marks in groups
     try:
@@ -418,24 +422,26 @@ def imap_mailboxes() -> Any:
 def fetch_due() -> int:
     """The runner step: poll every active IMAP mailbox not polled for ``IMAP_INTERVAL``
     seconds; return how many new messages were stored. Safe in several processes at once: a
-    mailbox is claimed by a conditional update of ``last_polled_at``. Never raises."""
+    mailbox is claimed by a conditional update of ``last_polled_at``. A backlog is processed
+    by ``IMAP_PROCESSES`` worker processes, started for it and stopped after. Never raises."""
     imported = 0
     try:
         now = clock.now()
         due = Q(last_polled_at__isnull=True) | Q(last_polled_at__lte=now - _interval())
         candidates = list(imap_mailboxes().filter(due).order_by("id").values_list("id", flat=True))
-        for mailbox_id in candidates:
-            if not Mailbox.objects.filter(due, pk=mailbox_id).update(last_polled_at=now):
-                continue  # another process claimed it
-            try:
-                report = fetch_mailbox(mailbox_id)
-            except Exception:
-                log.exception("IMAP fetch of mailbox %s failed", mailbox_id)
-                continue
-            imported += report.imported
-            if report.more and report.ok:
-                # A full batch: come back on the next pass rather than after the interval.
-                Mailbox.objects.filter(pk=mailbox_id).update(last_polled_at=None)
+        with FetchPool(int(settings.POMOGU.get("IMAP_PROCESSES", 1))) as pool:
+            for mailbox_id in candidates:
+                if not Mailbox.objects.filter(due, pk=mailbox_id).update(last_polled_at=now):
+                    continue  # another process claimed it
+                try:
+                    report = fetch_mailbox(mailbox_id, pool=pool)
+                except Exception:
+                    log.exception("IMAP fetch of mailbox %s failed", mailbox_id)
+                    continue
+                imported += report.imported
+                if report.more and report.ok:
+                    # A full batch: come back on the next pass rather than after the interval.
+                    Mailbox.objects.filter(pk=mailbox_id).update(last_polled_at=None)
     except Exception:
         log.exception("IMAP polling failed; it runs again next pass")
     return imported

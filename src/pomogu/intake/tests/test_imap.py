@@ -376,6 +376,48 @@ def test_fetcher_with_workers_killed_after_a_commit_leaves_nothing_lost_or_twice
     assert all(marked(server).values())
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_background_poll_takes_a_backlog_with_worker_processes(
+    server: Dovecot, box: Mailbox
+) -> None:
+    """``POMOGU_IMAP_PROCESSES``: the runner's step starts workers for a backlog, and a small
+    batch after it is taken in the runner's own process."""
+    messages, _ids = backlog(imap.POOL_THRESHOLD)
+    uids = server.append_many(messages)
+    environment = {k: v for k, v in os.environ.items() if k != "POMOGU_FAULTS"}
+    environment.update(
+        DATABASE_URL=database_url_for_subprocesses(),
+        POMOGU_IMAP_PROCESSES="2",
+        POMOGU_IMAP_INTERVAL="0",
+    )
+    poll = (
+        "from pomogu.intake import imap\n"
+        "print('imported', imap.fetch_due())\n"
+        "print('imported', imap.fetch_due())\n"
+    )
+
+    first = subprocess.run(
+        [sys.executable, "-m", "pomogu", "shell", "-c", poll],
+        env=environment, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    server.append(mail("После очереди"))
+    second = subprocess.run(
+        [sys.executable, "-m", "pomogu", "shell", "-c", poll],
+        env=environment, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    wait_until_subprocesses_disconnect()
+
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.endswith(f"imported {len(messages)}\nimported 0\n")
+    assert f"a backlog of {len(messages)} messages, processed by 2 worker processes" in (
+        first.stderr
+    )
+    assert second.stdout.endswith("imported 1\nimported 0\n"), second.stderr
+    assert "backlog" not in second.stderr
+    assert InboundMessage.objects.count() == len(uids) + 1
+    assert all(marked(server).values())
+
+
 class _OneFailure(imap.FetchPool):
     """A pool whose "worker" (this process) reports one message as failed, the way a worker
     reports a database that went away, and processes the others as a worker would."""
