@@ -209,7 +209,7 @@ def _fetch(
     report.more = len(uids) > limit
     batch = uids[:limit]
     receiving = _Receiving(client, mailbox, report, uidvalidity, can_move, can_uid_expunge)
-    if pool is not None and pool.processes > 1 and len(batch) >= POOL_THRESHOLD:
+    if pool is not None and pool.processes > 1 and len(batch) >= POOL_THRESHOLD and pool.start():
         log.info(
             "IMAP %s: a backlog of %d messages, processed by %d worker processes",
             mailbox.address, len(batch), pool.processes,
@@ -336,18 +336,41 @@ class FetchPool:
     def __init__(self, processes: int) -> None:
         self.processes = max(1, processes)
         self._executor: ProcessPoolExecutor | None = None
+        self._failed = False
 
-    def submitter(self) -> Callable[[bytes, Mailbox, int, int], Future[Outcome]]:
+    def start(self) -> bool:
+        """Start the workers (once) and wait until one has set itself up; False if they
+        cannot run here, e.g. in a process that may not have children (a Celery prefork
+        worker's is daemonic): the backlog is then taken in this process, as without a pool."""
         import multiprocessing
 
         from pomogu.intake import workers
 
-        if self._executor is None:
-            context = multiprocessing.get_context("spawn")
-            self._executor = ProcessPoolExecutor(
-                max_workers=self.processes, mp_context=context,
-                initializer=workers.start, initargs=(context.Semaphore(0),),
-            )  # fmt: skip
+        if self._executor is not None or self._failed:
+            return not self._failed
+        context = multiprocessing.get_context("spawn")
+        executor = ProcessPoolExecutor(
+            max_workers=self.processes, mp_context=context,
+            initializer=workers.start, initargs=(context.Semaphore(0),),
+        )  # fmt: skip
+        try:
+            executor.submit(workers.started).result(timeout=120)
+        except Exception as error:
+            self._failed = True
+            executor.shutdown(wait=False, cancel_futures=True)
+            log.warning(
+                "IMAP worker processes could not start (%s); processing in this process",
+                _describe(error),
+            )
+            return False
+        self._executor = executor
+        return True
+
+    def submitter(self) -> Callable[[bytes, Mailbox, int, int], Future[Outcome]]:
+        from pomogu.intake import workers
+
+        if not self.start() or self._executor is None:
+            return _receive_here
         executor = self._executor
 
         def submit(raw: bytes, mailbox: Mailbox, uid: int, uidvalidity: int) -> Future[Outcome]:

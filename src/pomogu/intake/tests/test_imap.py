@@ -418,6 +418,46 @@ def test_the_background_poll_takes_a_backlog_with_worker_processes(
     assert all(marked(server).values())
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_poll_in_a_process_that_may_not_have_children_takes_the_backlog_itself(
+    server: Dovecot, box: Mailbox
+) -> None:
+    """A Celery prefork worker's process is daemonic, and a daemonic process may not start
+    processes: the backlog is then taken in the polling process, not left behind."""
+    messages, _ids = backlog(imap.POOL_THRESHOLD)
+    server.append_many(messages)
+    environment = {k: v for k, v in os.environ.items() if k != "POMOGU_FAULTS"}
+    environment.update(
+        DATABASE_URL=database_url_for_subprocesses(),
+        POMOGU_IMAP_PROCESSES="2",
+        POMOGU_IMAP_INTERVAL="0",
+    )
+    poll = (
+        "import multiprocessing\n"
+        "from django.db import connections\n"
+        "from pomogu.intake import imap\n"
+        "def poll():\n"
+        "    print('imported', imap.fetch_due(), flush=True)\n"
+        "connections.close_all()\n"
+        "child = multiprocessing.get_context('fork').Process(target=poll, daemon=True)\n"
+        "child.start()\n"
+        "child.join()\n"
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pomogu", "shell", "-c", poll],
+        env=environment, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    wait_until_subprocesses_disconnect()
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith(f"imported {len(messages)}\n"), done.stderr
+    assert "IMAP worker processes could not start" in done.stderr
+    assert "daemonic processes are not allowed to have children" in done.stderr
+    assert InboundMessage.objects.count() == len(messages)
+    assert all(marked(server).values())
+
+
 class _OneFailure(imap.FetchPool):
     """A pool whose "worker" (this process) reports one message as failed, the way a worker
     reports a database that went away, and processes the others as a worker would."""
@@ -425,6 +465,9 @@ class _OneFailure(imap.FetchPool):
     def __init__(self, failing_uid: int) -> None:
         super().__init__(2)
         self.failing_uid = failing_uid
+
+    def start(self) -> bool:
+        return True  # no processes: this one is the "worker"
 
     def submitter(self) -> Any:
         from concurrent.futures import Future
