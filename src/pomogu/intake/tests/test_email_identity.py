@@ -29,7 +29,7 @@ from pomogu.core.smtp_sink import SmtpSink
 from pomogu.core.testing import Cast
 from pomogu.intake import services
 from pomogu.intake.models import InboundMessage, InboundState
-from pomogu.intake.tests.test_lmtp import mail
+from pomogu.intake.tests.mails import customer_mail as mail
 from pomogu.people.models import Customer
 from pomogu.portal.queries import thread_of
 from pomogu.portal.tests.support import sign_in

@@ -11,7 +11,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 
 import psycopg
@@ -19,6 +18,7 @@ import pytest
 
 from pomogu.core.smtp_sink import free_port
 from pomogu.intake.tests.lmtp_client import LmtpClient
+from pomogu.intake.tests.mails import customer_mail
 
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 pytestmark = pytest.mark.skipif(not PG_BIN, reason="PostgreSQL server binaries are not installed")
@@ -180,14 +180,11 @@ class Endpoint:
 
 
 def _mail(n: int, *, message_id: bool = True) -> bytes:
-    message = EmailMessage()
-    message["From"] = "dave@customer.test"
-    message["To"] = "support@desk.test"
-    message["Subject"] = f"Нет интернета {n}"
-    if message_id:
-        message["Message-ID"] = f"<fault-{n}@customer.test>"
-    message.set_content(f"Сообщение номер {n}")
-    return message.as_bytes()
+    return customer_mail(
+        subject=f"Нет интернета {n}",
+        body=f"Сообщение номер {n}\n",
+        message_id=f"<fault-{n}@customer.test>" if message_id else "",
+    )
 
 
 def test_database_down_during_delivery_is_451_and_every_message_arrives_once(

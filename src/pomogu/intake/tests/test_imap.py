@@ -11,9 +11,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +29,7 @@ from pomogu.intake import imap
 from pomogu.intake.models import InboundMessage, InboundState, Mailbox
 from pomogu.intake.services import quick_message_id
 from pomogu.intake.tests.dovecot import Dovecot, running_dovecot
+from pomogu.intake.tests.mails import customer_mail
 
 SHARED = Path(__file__).resolve().parents[5] / "shared" / "data"
 IMPORTED = b"$PomoguImported"
@@ -55,13 +53,9 @@ def box(cast: Cast, server: Dovecot) -> Mailbox:
 
 def mail(subject: str, *, body: str = "С утра не работает интернет.\n") -> bytes:
     """A customer's message with CRLF line ends: the server serves it back byte for byte."""
-    message = EmailMessage()
-    message["From"] = "Dave Customer <dave@customer.test>"
-    message["To"] = "support@desk.test"
-    message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain="customer.test")
-    message.set_content(body)
-    return message.as_bytes(policy=SMTP)
+    return customer_mail(
+        sender="Dave Customer <dave@customer.test>", subject=subject, body=body, crlf=True
+    )
 
 
 def marked(server: Dovecot, folder: str = "INBOX") -> dict[int, bool]:
@@ -292,21 +286,17 @@ def backlog(count: int) -> tuple[list[bytes], list[str]]:
     message in the middle: a reply can be processed by one worker while another is still on
     its parent."""
 
-    def customer_mail(n: int, subject: str, body: str, parent: str = "") -> bytes:
-        message = EmailMessage()
-        message["From"] = f"Customer {n} <customer{n}@customer.test>"
-        message["To"] = "support@desk.test"
-        message["Subject"] = subject
-        message["Message-ID"] = make_msgid(domain="customer.test")
-        if parent:
-            message["In-Reply-To"] = message["References"] = parent
-        message.set_content(body)
-        return message.as_bytes(policy=SMTP)
+    def customer(n: int, subject: str, body: str, parent: str = "") -> bytes:
+        threading = {"in_reply_to": parent, "references": parent} if parent else {}
+        return customer_mail(
+            sender=f"Customer {n} <customer{n}@customer.test>",
+            subject=subject, body=body, crlf=True, **threading,
+        )  # fmt: skip
 
-    firsts = [customer_mail(n, f"Обращение {n}", "Не работает интернет.\n") for n in range(count)]
+    firsts = [customer(n, f"Обращение {n}", "Не работает интернет.\n") for n in range(count)]
     ids = [quick_message_id(raw) for raw in firsts]
     replies = [
-        customer_mail(n, f"Re: Обращение {n}", "Добавлю подробности.\n", parent)
+        customer(n, f"Re: Обращение {n}", "Добавлю подробности.\n", parent)
         for n, parent in enumerate(ids[:10])
     ]
     poison = (

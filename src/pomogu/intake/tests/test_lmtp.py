@@ -7,7 +7,6 @@ import hashlib
 import os
 from collections.abc import Iterator
 from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from pomogu.intake import lmtp
 from pomogu.intake.models import InboundMessage, InboundState, Mailbox
 from pomogu.intake.services import quick_message_id
 from pomogu.intake.tests.lmtp_client import LmtpClient, dot_stuff
+from pomogu.intake.tests.mails import customer_mail as mail
 
 SHARED = Path(__file__).resolve().parents[5] / "shared" / "data"
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,25 +46,6 @@ def endpoint(cast: Cast) -> Iterator[LmtpClient]:
 @pytest.fixture
 def billing_box(cast: Cast) -> Mailbox:
     return Mailbox.objects.create(name="Бухгалтерия", address="buh@desk.test", team=cast.billing)
-
-
-def mail(
-    *,
-    sender: str = "dave@customer.test",
-    to: str = "support@desk.test",
-    subject: str = "Нет интернета",
-    body: str = "С утра не работает интернет.\n",
-    **headers: str,
-) -> bytes:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = subject
-    message["Message-ID"] = headers.pop("message_id", make_msgid(domain="customer.test"))
-    for name, value in headers.items():
-        message[name.replace("_", "-")] = value
-    message.set_content(body)
-    return message.as_bytes()
 
 
 def deliver(
