@@ -54,7 +54,18 @@ from pomogu.core.testing import (
 )
 from pomogu.failures.models import Failure
 
-REDIS_URL = os.environ.get("POMOGU_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")  # flushed
+
+def _test_redis_url() -> str:
+    """The Redis database these tests own and flush: one per pytest-xdist worker (the base
+    number plus the worker's index), so that two tests with real workers running at once on
+    two xdist workers never flush or consume each other's queues."""
+    base = os.environ.get("POMOGU_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
+    server, _slash, number = base.rpartition("/")
+    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    return f"{server}/{int(number or 0) + index}"
+
+
+REDIS_URL = _test_redis_url()  # flushed
 POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 
 
@@ -377,13 +388,24 @@ def test_two_workers_a_kill_and_every_task_twice_breach_each_deadline_exactly_on
             def breached() -> int:
                 return Deadline.objects.filter(state=DeadlineState.BREACHED).count()
 
-            _wait(lambda: breached() >= KILL_AFTER, 120, "no deadline breached", worker_a, worker_b)
+            def a_holds_a_task() -> bool:
+                return bool(worker_a.tasks("received") - worker_a.tasks("succeeded"))
+
+            # Killed while it holds a task (received, not yet done): on a busy machine B could
+            # otherwise have drained the queue while A sat between two of its slow tasks.
+            _wait(
+                lambda: breached() >= KILL_AFTER and a_holds_a_task(),
+                120,
+                "no deadline breached while worker A held a task",
+                worker_a,
+                worker_b,
+            )
             worker_a.kill()
             in_flight = worker_a.tasks("received") - worker_a.tasks("succeeded")
             _wait(lambda: breached() == CASES, 180, "not every deadline breached", worker_b)
             # acks_late: what A held when it died is delivered again, to B (after the
             # visibility timeout), and does nothing the second time.
-            assert in_flight, "worker A held no task when it was killed"
+            assert in_flight, f"worker A held no task when killed\n{worker_a.text()[-4000:]}"
             _wait(
                 lambda: in_flight <= worker_b.tasks("succeeded"),
                 120,
