@@ -232,15 +232,20 @@ def test_poison_message_is_quarantined_byte_exact_and_the_batch_goes_on(
 # --- the crash window between commit and mark (FT-4) ------------------------------------------
 
 
-def _fetchmail(address: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def _pomogu(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``pomogu ARGS`` in a new process on the test's database, with ``env`` added."""
     environment = {k: v for k, v in os.environ.items() if k != "POMOGU_FAULTS"}
     environment.update(DATABASE_URL=database_url_for_subprocesses(), **env)
     done = subprocess.run(
-        [sys.executable, "-m", "pomogu", "fetchmail", "--mailbox", address, *args],
+        [sys.executable, "-m", "pomogu", *args],
         env=environment, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     wait_until_subprocesses_disconnect()
     return done
+
+
+def _fetchmail(address: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return _pomogu("fetchmail", "--mailbox", address, *args, **env)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -374,28 +379,16 @@ def test_the_background_poll_takes_a_backlog_with_worker_processes(
     batch after it is taken in the runner's own process."""
     messages, _ids = backlog(imap.POOL_THRESHOLD)
     uids = server.append_many(messages)
-    environment = {k: v for k, v in os.environ.items() if k != "POMOGU_FAULTS"}
-    environment.update(
-        DATABASE_URL=database_url_for_subprocesses(),
-        POMOGU_IMAP_PROCESSES="2",
-        POMOGU_IMAP_INTERVAL="0",
-    )
+    workers = {"POMOGU_IMAP_PROCESSES": "2", "POMOGU_IMAP_INTERVAL": "0"}
     poll = (
         "from pomogu.intake import imap\n"
         "print('imported', imap.fetch_due())\n"
         "print('imported', imap.fetch_due())\n"
     )
 
-    first = subprocess.run(
-        [sys.executable, "-m", "pomogu", "shell", "-c", poll],
-        env=environment, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    first = _pomogu("shell", "-c", poll, **workers)
     server.append(mail("После очереди"))
-    second = subprocess.run(
-        [sys.executable, "-m", "pomogu", "shell", "-c", poll],
-        env=environment, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    wait_until_subprocesses_disconnect()
+    second = _pomogu("shell", "-c", poll, **workers)
 
     assert first.returncode == 0, first.stderr
     assert first.stdout.endswith(f"imported {len(messages)}\nimported 0\n")
@@ -416,12 +409,6 @@ def test_a_poll_in_a_process_that_may_not_have_children_takes_the_backlog_itself
     processes: the backlog is then taken in the polling process, not left behind."""
     messages, _ids = backlog(imap.POOL_THRESHOLD)
     server.append_many(messages)
-    environment = {k: v for k, v in os.environ.items() if k != "POMOGU_FAULTS"}
-    environment.update(
-        DATABASE_URL=database_url_for_subprocesses(),
-        POMOGU_IMAP_PROCESSES="2",
-        POMOGU_IMAP_INTERVAL="0",
-    )
     poll = (
         "import multiprocessing\n"
         "from django.db import connections\n"
@@ -434,11 +421,9 @@ def test_a_poll_in_a_process_that_may_not_have_children_takes_the_backlog_itself
         "child.join()\n"
     )
 
-    done = subprocess.run(
-        [sys.executable, "-m", "pomogu", "shell", "-c", poll],
-        env=environment, capture_output=True, text=True, timeout=120, check=False,
+    done = _pomogu(
+        "shell", "-c", poll, POMOGU_IMAP_PROCESSES="2", POMOGU_IMAP_INTERVAL="0"
     )  # fmt: skip
-    wait_until_subprocesses_disconnect()
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.endswith(f"imported {len(messages)}\n"), done.stderr
